@@ -1,0 +1,517 @@
+"""All writes to teams and the project hierarchy.
+
+Numbering rule: scene_number and shot_number are dense from 1 and unique per
+parent. Every write that changes them first locks the parent row, so two
+concurrent reorders or inserts serialize instead of colliding.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F, Max, Q
+
+from projects.models import (
+    V1_STATUSES,
+    V2_STATUSES,
+    VARIANTS_PER_ITERATION,
+    GenerationStatus,
+    Membership,
+    ProjectScene,
+    ProjectStatus,
+    Role,
+    SceneShot,
+    ShotImage,
+    StoryboardSelection,
+    Team,
+    VideoProject,
+    WorkflowVersion,
+)
+from projects.tasks import delete_stored_files
+from videopipe.media import stored_files_of
+
+User = get_user_model()
+
+# Added to every number before a renumbering, so the final values never
+# collide with old ones under the (non-deferrable) unique constraints.
+_RENUMBER_OFFSET = 1_000_000
+
+
+def _delete_with_files(obj: models.Model) -> None:
+    names = stored_files_of([obj])
+    obj.delete()
+    if names:
+        transaction.on_commit(lambda: delete_stored_files.send(names))
+
+
+def _lock(model: type[models.Model], pk: int) -> models.Model:
+    return model.objects.select_for_update().get(pk=pk)
+
+
+def _renumber(queryset: models.QuerySet, field: str, ordered_ids: Sequence[int]) -> None:
+    queryset.update(**{field: F(field) + _RENUMBER_OFFSET})
+    objs = [queryset.model(pk=pk, **{field: number}) for number, pk in enumerate(ordered_ids, start=1)]
+    queryset.model.objects.bulk_update(objs, [field])
+
+
+def _insert_position(position: int | None, count: int) -> int:
+    if position is None:
+        return count + 1
+    if position < 1 or position > count + 1:
+        raise ValidationError(f"Position must be between 1 and {count + 1}.")
+    return position
+
+
+# Teams and members ---------------------------------------------------------
+
+
+@transaction.atomic
+def team_create(*, name: str, owner: AbstractBaseUser) -> Team:
+    team = Team.objects.create(name=name.strip())
+    Membership.objects.create(team=team, user=owner, role=Role.OWNER)
+    return team
+
+
+@transaction.atomic
+def user_signup(*, username: str, email: str, password: str) -> AbstractBaseUser:
+    user = User.objects.create_user(username=username, email=email, password=password)
+    team_create(name=f"{username}'s team", owner=user)
+    return user
+
+
+def _find_user(identifier: str) -> AbstractBaseUser:
+    identifier = identifier.strip()
+    matches = list(
+        User.objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier), is_active=True)[:2]
+    )
+    if len(matches) != 1:
+        raise ValidationError("No single account has that username or email. Ask them to sign up first.")
+    return matches[0]
+
+
+@transaction.atomic
+def membership_add(*, team: Team, identifier: str, role: str) -> Membership:
+    user = _find_user(identifier)
+    if Membership.objects.filter(team=team, user=user).exists():
+        raise ValidationError(f"{user.get_username()} is already a member of {team.name}.")
+    return Membership.objects.create(team=team, user=user, role=Role(role))
+
+
+def _ensure_another_owner(membership: Membership) -> None:
+    # Lock the team's owner rows so two owners demoting each other cannot leave none.
+    owners = list(
+        Membership.objects.select_for_update()
+        .filter(team_id=membership.team_id, role=Role.OWNER)
+        .values_list("pk", flat=True)
+    )
+    if owners == [membership.pk]:
+        raise ValidationError("A team needs at least one owner. Make someone else an owner first.")
+
+
+@transaction.atomic
+def membership_change_role(*, membership: Membership, role: str) -> Membership:
+    role = Role(role)
+    if membership.role == Role.OWNER and role != Role.OWNER:
+        _ensure_another_owner(membership)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    if membership.role == Role.OWNER:
+        _ensure_another_owner(membership)
+    membership.delete()
+
+
+@transaction.atomic
+def team_set_budget(*, team: Team, monthly_budget: Decimal) -> Team:
+    if monthly_budget < 0:
+        raise ValidationError("The budget cannot be negative.")
+    team.monthly_budget = monthly_budget
+    team.save(update_fields=["monthly_budget", "updated_at"])
+    return team
+
+
+@transaction.atomic
+def team_rename(*, team: Team, name: str) -> Team:
+    team.name = name.strip()
+    team.save(update_fields=["name", "updated_at"])
+    return team
+
+
+# Projects ------------------------------------------------------------------
+
+
+@transaction.atomic
+def project_create(
+    *,
+    team: Team,
+    user: AbstractBaseUser | None,
+    title: str,
+    prompt: str,
+    prompt_planner_data: str = "",
+    workflow_version: str = WorkflowVersion.V2_REDESIGN,
+    aspect_ratio: str = "16:9",
+    target_duration: int = 30,
+    tone: str = "",
+    audience: str = "",
+    style: str = "",
+) -> VideoProject:
+    status = ProjectStatus.INPUT if workflow_version == WorkflowVersion.V1_LEGACY else ProjectStatus.PROMPT_PLANNING
+    project = VideoProject(
+        team=team,
+        created_by=user,
+        title=title.strip(),
+        prompt=prompt.strip(),
+        prompt_planner_data=prompt_planner_data,
+        workflow_version=workflow_version,
+        status=status,
+        aspect_ratio=aspect_ratio,
+        target_duration=target_duration,
+        tone=tone,
+        audience=audience,
+        style=style,
+    )
+    project.full_clean()
+    project.save()
+    return project
+
+
+_PROJECT_EDITABLE = {
+    "title",
+    "prompt",
+    "prompt_planner_data",
+    "tone",
+    "audience",
+    "style",
+    "aspect_ratio",
+    "target_duration",
+}
+
+
+@transaction.atomic
+def project_update(*, project: VideoProject, **fields: object) -> VideoProject:
+    unknown = set(fields) - _PROJECT_EDITABLE
+    if unknown:
+        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        setattr(project, name, value)
+    project.full_clean()
+    project.save(update_fields=[*fields, "updated_at"])
+    return project
+
+
+@transaction.atomic
+def project_set_status(*, project: VideoProject, status: str) -> VideoProject:
+    allowed = V1_STATUSES if project.workflow_version == WorkflowVersion.V1_LEGACY else V2_STATUSES
+    if status not in allowed:
+        raise ValidationError(f"{status!r} is not a status of a {project.get_workflow_version_display()} project.")
+    project.status = status
+    project.save(update_fields=["status", "updated_at"])
+    return project
+
+
+def project_touch(*, project: VideoProject) -> None:
+    VideoProject.objects.filter(pk=project.pk).update(updated_at=models.functions.Now())
+
+
+@transaction.atomic
+def project_delete(*, project: VideoProject) -> None:
+    _delete_with_files(project)
+
+
+# Scenes --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShotSpec:
+    description: str
+    initial_prompt: str = ""
+
+
+@transaction.atomic
+def scene_create(
+    *, project: VideoProject, title: str, description: str = "", narration: str = "", position: int | None = None
+) -> ProjectScene:
+    _lock(VideoProject, project.pk)
+    siblings = ProjectScene.objects.filter(project=project)
+    number = _insert_position(position, siblings.count())
+    siblings.filter(scene_number__gte=number).update(scene_number=F("scene_number") + _RENUMBER_OFFSET)
+    scene = ProjectScene(
+        project=project, scene_number=number, title=title, description=description, narration=narration
+    )
+    scene.full_clean(exclude=["scene_number"], validate_constraints=False)
+    scene.save()
+    shifted = list(
+        siblings.filter(scene_number__gt=_RENUMBER_OFFSET).order_by("scene_number").values_list("pk", flat=True)
+    )
+    ProjectScene.objects.bulk_update(
+        [ProjectScene(pk=pk, scene_number=number + i) for i, pk in enumerate(shifted, start=1)], ["scene_number"]
+    )
+    project_touch(project=project)
+    return scene
+
+
+@transaction.atomic
+def scene_create_with_shots(
+    *, project: VideoProject, title: str, description: str = "", narration: str = "", shots: Sequence[ShotSpec] = ()
+) -> ProjectScene:
+    scene = scene_create(project=project, title=title, description=description, narration=narration)
+    SceneShot.objects.bulk_create(
+        [
+            SceneShot(
+                project=project,
+                scene=scene,
+                shot_number=number,
+                description=spec.description,
+                initial_prompt=spec.initial_prompt,
+            )
+            for number, spec in enumerate(shots, start=1)
+        ]
+    )
+    return scene
+
+
+_SCENE_EDITABLE = {"title", "description", "narration"}
+
+
+@transaction.atomic
+def scene_update(*, scene: ProjectScene, **fields: object) -> ProjectScene:
+    unknown = set(fields) - _SCENE_EDITABLE
+    if unknown:
+        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        setattr(scene, name, value)
+    scene.full_clean(validate_constraints=False)
+    scene.save(update_fields=[*fields, "updated_at"])
+    project_touch(project=scene.project)
+    return scene
+
+
+@transaction.atomic
+def scene_reorder(*, project: VideoProject, scene_ids: Sequence[int]) -> None:
+    _lock(VideoProject, project.pk)
+    scenes = ProjectScene.objects.filter(project=project)
+    current = set(scenes.values_list("pk", flat=True))
+    if len(scene_ids) != len(current) or set(scene_ids) != current:
+        raise ValidationError("The new order must list every scene of the project exactly once.")
+    _renumber(scenes, "scene_number", scene_ids)
+    project_touch(project=project)
+
+
+@transaction.atomic
+def scene_move(*, scene: ProjectScene, offset: int) -> None:
+    _lock(VideoProject, scene.project_id)
+    ids = list(
+        ProjectScene.objects.filter(project_id=scene.project_id).order_by("scene_number").values_list("pk", flat=True)
+    )
+    _move(ids, scene.pk, offset)
+    _renumber(ProjectScene.objects.filter(project_id=scene.project_id), "scene_number", ids)
+    project_touch(project=scene.project)
+
+
+def _move(ids: list[int], pk: int, offset: int) -> None:
+    index = ids.index(pk)
+    target = min(max(index + offset, 0), len(ids) - 1)
+    ids.insert(target, ids.pop(index))
+
+
+@transaction.atomic
+def scene_delete(*, scene: ProjectScene) -> None:
+    _lock(VideoProject, scene.project_id)
+    project = scene.project
+    _delete_with_files(scene)
+    remaining = ProjectScene.objects.filter(project=project)
+    _renumber(remaining, "scene_number", list(remaining.order_by("scene_number").values_list("pk", flat=True)))
+    project_touch(project=project)
+
+
+# Shots ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def shot_create(
+    *, scene: ProjectScene, description: str, initial_prompt: str = "", position: int | None = None
+) -> SceneShot:
+    _lock(ProjectScene, scene.pk)
+    siblings = SceneShot.objects.filter(scene=scene)
+    number = _insert_position(position, siblings.count())
+    siblings.filter(shot_number__gte=number).update(shot_number=F("shot_number") + _RENUMBER_OFFSET)
+    shot = SceneShot(
+        project_id=scene.project_id,
+        scene=scene,
+        shot_number=number,
+        description=description,
+        initial_prompt=initial_prompt,
+    )
+    shot.full_clean(exclude=["shot_number"], validate_constraints=False)
+    shot.save()
+    shifted = list(
+        siblings.filter(shot_number__gt=_RENUMBER_OFFSET).order_by("shot_number").values_list("pk", flat=True)
+    )
+    SceneShot.objects.bulk_update(
+        [SceneShot(pk=pk, shot_number=number + i) for i, pk in enumerate(shifted, start=1)], ["shot_number"]
+    )
+    project_touch(project=scene.project)
+    return shot
+
+
+_SHOT_EDITABLE = {"description", "initial_prompt"}
+
+
+@transaction.atomic
+def shot_update(*, shot: SceneShot, **fields: object) -> SceneShot:
+    unknown = set(fields) - _SHOT_EDITABLE
+    if unknown:
+        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        setattr(shot, name, value)
+    shot.full_clean(validate_constraints=False)
+    shot.save(update_fields=[*fields, "updated_at"])
+    project_touch(project=shot.project)
+    return shot
+
+
+@transaction.atomic
+def shot_reorder(*, scene: ProjectScene, shot_ids: Sequence[int]) -> None:
+    _lock(ProjectScene, scene.pk)
+    shots = SceneShot.objects.filter(scene=scene)
+    current = set(shots.values_list("pk", flat=True))
+    if len(shot_ids) != len(current) or set(shot_ids) != current:
+        raise ValidationError("The new order must list every shot of the scene exactly once.")
+    _renumber(shots, "shot_number", shot_ids)
+    project_touch(project=scene.project)
+
+
+@transaction.atomic
+def shot_move(*, shot: SceneShot, offset: int) -> None:
+    _lock(ProjectScene, shot.scene_id)
+    ids = list(SceneShot.objects.filter(scene_id=shot.scene_id).order_by("shot_number").values_list("pk", flat=True))
+    _move(ids, shot.pk, offset)
+    _renumber(SceneShot.objects.filter(scene_id=shot.scene_id), "shot_number", ids)
+    project_touch(project=shot.project)
+
+
+@transaction.atomic
+def shot_delete(*, shot: SceneShot) -> None:
+    _lock(ProjectScene, shot.scene_id)
+    scene = shot.scene
+    _delete_with_files(shot)
+    remaining = SceneShot.objects.filter(scene=scene)
+    _renumber(remaining, "shot_number", list(remaining.order_by("shot_number").values_list("pk", flat=True)))
+    project_touch(project=scene.project)
+
+
+# Images and the storyboard -------------------------------------------------
+
+
+@transaction.atomic
+def shot_images_create_batch(
+    *,
+    shot: SceneShot,
+    iteration_prompt: str,
+    parent_image: ShotImage | None = None,
+    count: int = VARIANTS_PER_ITERATION,
+    metadata: dict | None = None,
+) -> list[ShotImage]:
+    """Create the pending variants of the shot's next iteration (0 for the first batch)."""
+    _lock(SceneShot, shot.pk)
+    if not 1 <= count <= VARIANTS_PER_ITERATION:
+        raise ValidationError(f"An iteration has 1 to {VARIANTS_PER_ITERATION} variants.")
+    if parent_image is not None:
+        if parent_image.shot_id != shot.pk:
+            raise ValidationError("The parent image belongs to another shot.")
+        if not parent_image.is_complete:
+            raise ValidationError("Only a finished image can be the parent of a refinement.")
+    latest = ShotImage.objects.filter(shot=shot).aggregate(n=Max("iteration_number"))["n"]
+    iteration = 0 if latest is None else latest + 1
+    images = ShotImage.objects.bulk_create(
+        [
+            ShotImage(
+                project_id=shot.project_id,
+                scene_id=shot.scene_id,
+                shot=shot,
+                iteration_number=iteration,
+                variant_number=variant,
+                iteration_prompt=iteration_prompt,
+                parent_image=parent_image,
+                status=GenerationStatus.PENDING,
+                metadata=dict(metadata or {}),
+            )
+            for variant in range(count)
+        ]
+    )
+    project_touch(project=shot.project)
+    return images
+
+
+@transaction.atomic
+def shot_image_set_favorite(*, image: ShotImage, is_favorite: bool) -> ShotImage:
+    image.is_favorite = is_favorite
+    image.save(update_fields=["is_favorite", "updated_at"])
+    return image
+
+
+@transaction.atomic
+def shot_image_toggle_favorite(*, image: ShotImage) -> ShotImage:
+    # Flip in SQL so two quick clicks from two tabs never both read the same old value.
+    ShotImage.objects.filter(pk=image.pk).update(is_favorite=~F("is_favorite"), updated_at=models.functions.Now())
+    image.refresh_from_db(fields=["is_favorite", "updated_at"])
+    return image
+
+
+@transaction.atomic
+def shot_image_delete(*, image: ShotImage) -> None:
+    if SceneShot.objects.filter(selected_image=image).exists():
+        raise ValidationError("This image is the shot's master. Choose another master before deleting it.")
+    _delete_with_files(image)
+
+
+@transaction.atomic
+def shot_select_master(*, shot: SceneShot, image: ShotImage) -> StoryboardSelection:
+    """Make image the shot's master: sets the shot's selected image and its storyboard selection."""
+    shot = _lock(SceneShot, shot.pk)
+    if image.shot_id != shot.pk:
+        raise ValidationError("That image belongs to another shot.")
+    if not image.is_complete:
+        raise ValidationError("Only a finished image can be the master.")
+    shot.selected_image = image
+    shot.save(update_fields=["selected_image", "updated_at"])
+    selection = StoryboardSelection.objects.filter(shot=shot).first()
+    if selection is None:
+        selection = StoryboardSelection.objects.create(
+            project_id=shot.project_id, scene_id=shot.scene_id, shot=shot, selected_image=image
+        )
+    elif selection.selected_image_id != image.pk:
+        # The animation belonged to the old master; it no longer matches the storyboard.
+        old_video = selection.animated_video.name
+        selection.selected_image = image
+        selection.animation_status = ""
+        selection.animated_video = ""
+        selection.prediction_id = ""
+        selection.save()
+        if old_video:
+            transaction.on_commit(lambda: delete_stored_files.send([old_video]))
+    project_touch(project=shot.project)
+    return selection
+
+
+@transaction.atomic
+def selection_set_animation(
+    *, selection: StoryboardSelection, animation_status: str, prediction_id: str | None = None
+) -> StoryboardSelection:
+    if animation_status not in GenerationStatus.values:
+        raise ValidationError(f"Unknown animation status {animation_status!r}.")
+    selection.animation_status = animation_status
+    fields = ["animation_status", "updated_at"]
+    if prediction_id is not None:
+        selection.prediction_id = prediction_id
+        fields.append("prediction_id")
+    selection.save(update_fields=fields)
+    return selection

@@ -1,0 +1,35 @@
+"""The stage navigation of a project: one page per stage of the pipeline."""
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+
+@dataclass(frozen=True)
+class Stage:
+    slug: str
+    name: str
+    summary: str
+    # The URL name of the stage's page once its work has landed; None until then.
+    url_name: str | None = None
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("plan", "Plan", "Prompt, clarifying questions, the brief, and a script of scenes and shots."),
+    Stage("iterate", "Iterate", "Six image variants per shot, img2img refinement, favorites and the master image."),
+    Stage("storyboard", "Storyboard", "Every master image in order, and image-to-video animation per shot."),
+    Stage("review", "Review", "Preview each animated segment; approve, reject or regenerate it."),
+    Stage("sound", "Sound", "Voiceover per scene, a music bed by mood, optional lipsync."),
+    Stage("compile", "Compile", "Approved segments in order with transitions, mixed audio and captions."),
+    Stage("edit", "Edit", "A timeline editor and MP4 export in 16:9, 9:16 or 1:1."),
+)
+STAGE_BY_SLUG = {stage.slug: stage for stage in STAGES}
+
+
+def stage_url(stage: Stage, project_id: int) -> str:
+    if stage.url_name:
+        try:
+            return reverse(stage.url_name, args=[project_id])
+        except NoReverseMatch:
+            pass
+    return reverse("project_stage", args=[project_id, stage.slug])

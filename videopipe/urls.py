@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("projects.account_urls")),
+    path("", include("projects.urls")),
+]
+
+handler403 = "projects.views.error_403"
+handler404 = "projects.views.error_404"
+handler500 = "projects.views.error_500"
