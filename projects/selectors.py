@@ -5,7 +5,7 @@ Each function runs a fixed number of queries, whatever the size of the project.
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import BigIntegerField, Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from projects.models import (
@@ -111,6 +111,7 @@ def projects_for_dashboard(*, team: Team, query: str = "", status: str = "") -> 
             thumb_image_id=Coalesce(
                 Subquery(master.values("selected_image_id")[:1]),
                 Subquery(latest_image.order_by("-created_at").values("pk")[:1]),
+                output_field=BigIntegerField(),
             ),
             thumb_v1_scene_id=Subquery(first_v1.values("pk")[:1]),
         )

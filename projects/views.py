@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -43,10 +44,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
     if membership is None:
         return redirect("team_list")
     if not membership.can(Role.EDITOR):
-        messages.error(
-            request, f"You are a viewer in {membership.team.name}: ask an owner for the editor role to create projects."
-        )
-        return redirect("dashboard")
+        raise PermissionDenied(f"You are a viewer in {membership.team.name}: ask an owner for the editor role.")
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         project = services.project_create(team=membership.team, user=request.user, **form.cleaned_data)

@@ -1,0 +1,135 @@
+"""Shared fixtures: the personas (owner, teammate, viewer, outsider), project builders, the broker.
+
+Tests marked `services` need PostgreSQL and Redis. On the embedded defaults
+they are skipped; with VIDEOPIPE_REQUIRE_SERVICES=1 (CI's second run) a
+missing service fails them instead, so nothing is silently skipped there.
+"""
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import dramatiq
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from projects import services
+from projects.models import Role, Team, VideoProject
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM is
+# still used synchronously from that same thread in browser tests.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "correct-horse-battery-9"
+
+
+def services_available() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql") and bool(settings.REDIS_URL)
+
+
+@pytest.fixture(autouse=True)
+def _services_gate(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("services") and not services_available():
+        if os.environ.get("VIDEOPIPE_REQUIRE_SERVICES") == "1":
+            pytest.fail("This run requires PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); they are not set.")
+        pytest.skip("needs DATABASE_URL (PostgreSQL) and REDIS_URL")
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    # The production hasher is slow on purpose; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., object]:
+    def make(username: str, **extra: object) -> object:
+        return get_user_model().objects.create_user(
+            username=username, email=f"{username}@example.com", password=PASSWORD, **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user("olivia")
+
+
+@pytest.fixture
+def team(owner) -> Team:
+    return services.team_create(name="Olivia's studio", owner=owner)
+
+
+@pytest.fixture
+def teammate(make_user, team):
+    user = make_user("eddie")
+    services.membership_add(team=team, identifier="eddie", role=Role.EDITOR)
+    return user
+
+
+@pytest.fixture
+def viewer(make_user, team):
+    user = make_user("vera")
+    services.membership_add(team=team, identifier="vera", role=Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def outsider(make_user):
+    user = make_user("oscar")
+    services.team_create(name="Oscar's agency", owner=user)
+    return user
+
+
+@pytest.fixture
+def project(team, owner) -> VideoProject:
+    return services.project_create(
+        team=team, user=owner, title="Tokyo Dreams", prompt="A cinematic journey through Tokyo"
+    )
+
+
+def login(client: Client, user) -> Client:
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def owner_client(client, owner) -> Client:
+    return login(client, owner)
+
+
+@pytest.fixture
+def broker() -> Iterator[dramatiq.Broker]:
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    yield broker
+    broker.flush_all()
+
+
+@pytest.fixture
+def worker(broker) -> Iterator[dramatiq.Worker]:
+    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    # Debian's Chromium: Playwright's own browser download is not available here.
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }

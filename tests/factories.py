@@ -1,0 +1,42 @@
+"""Builders for project trees with real image files."""
+
+import io
+
+from django.core.files.base import ContentFile
+from PIL import Image
+
+from projects import services
+from projects.models import GenerationStatus, SceneShot, ShotImage, VideoProject
+
+
+def png_bytes(color: tuple[int, int, int] = (90, 60, 200), size: tuple[int, int] = (64, 36)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def complete(image: ShotImage, color: tuple[int, int, int] = (90, 60, 200)) -> ShotImage:
+    image.image.save(f"variant-{image.variant_number}.png", ContentFile(png_bytes(color)), save=False)
+    image.status = GenerationStatus.COMPLETE
+    image.save()
+    return image
+
+
+def build_tree(project: VideoProject, *, scenes: int, shots: int, iterations: int = 0) -> list[SceneShot]:
+    """scenes x shots, each shot with `iterations` complete iterations of six variants."""
+    all_shots: list[SceneShot] = []
+    for s in range(scenes):
+        scene = services.scene_create_with_shots(
+            project=project,
+            title=f"Scene {s + 1}",
+            shots=[services.ShotSpec(description=f"Shot {n + 1}", initial_prompt="wide, dawn") for n in range(shots)],
+        )
+        for shot in scene.shots.order_by("shot_number"):
+            parent = None
+            for _ in range(iterations):
+                batch = services.shot_images_create_batch(shot=shot, iteration_prompt="prompt", parent_image=parent)
+                for image in batch:
+                    complete(image)
+                parent = batch[0]
+            all_shots.append(shot)
+    return all_shots
