@@ -62,18 +62,6 @@ class ProjectForm(forms.ModelForm):
             raise forms.ValidationError("Choose a length between 5 and 600 seconds.")
         return value
 
-    def clean_title(self) -> str:
-        title = self.cleaned_data["title"].strip()
-        if not title:
-            raise forms.ValidationError("Give the project a title.")
-        return title
-
-    def clean_prompt(self) -> str:
-        prompt = self.cleaned_data["prompt"].strip()
-        if not prompt:
-            raise forms.ValidationError("Describe the video in a sentence or two.")
-        return prompt
-
 
 class BriefForm(ProjectForm):
     class Meta(ProjectForm.Meta):
@@ -91,12 +79,6 @@ class DashboardFilterForm(forms.Form):
 
 class TeamForm(forms.Form):
     name = forms.CharField(max_length=80)
-
-    def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError("Give the team a name.")
-        return name
 
 
 class TeamSwitchForm(forms.Form):

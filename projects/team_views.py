@@ -120,12 +120,13 @@ def member_role(request: HttpRequest, team_id: int, membership_id: int) -> HttpR
 def member_remove(request: HttpRequest, team_id: int, membership_id: int) -> HttpResponse:
     mine = membership_for(request, team_id, minimum=Role.OWNER)
     target = get_object_or_404(Membership.objects.select_related("user"), pk=membership_id, team_id=mine.team_id)
+    leaving = target.pk == mine.pk
     try:
         services.membership_remove(membership=target)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("team_detail", team_id=team_id)
-    if target.pk == mine.pk:
+    if leaving:
         messages.success(request, f"You left {mine.team.name}.")
         return redirect("team_list")
     messages.success(request, f"Removed {target.user.get_username()} from {mine.team.name}.")
