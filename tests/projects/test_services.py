@@ -83,7 +83,7 @@ def test_it_reorders_scenes_densely(project):
 
 
 def test_it_refuses_a_reorder_that_is_not_a_permutation(project):
-    a, b = (services.scene_create(project=project, title=t) for t in "ab")
+    a, _b = (services.scene_create(project=project, title=t) for t in "ab")
     with pytest.raises(ValidationError):
         services.scene_reorder(project=project, scene_ids=[a.pk, a.pk])
     with pytest.raises(ValidationError):
@@ -92,12 +92,12 @@ def test_it_refuses_a_reorder_that_is_not_a_permutation(project):
 
 
 def test_it_moves_scenes_and_shots_by_one(project):
-    a, b, c = (services.scene_create(project=project, title=t) for t in "abc")
+    a, _b, c = (services.scene_create(project=project, title=t) for t in "abc")
     services.scene_move(scene=c, offset=-1)
     assert [s.title for s in selectors.project_scenes(project=project)] == ["a", "c", "b"]
     services.scene_move(scene=a, offset=-1)  # already first: stays
     assert [s.title for s in selectors.project_scenes(project=project)] == ["a", "c", "b"]
-    x, y = (services.shot_create(scene=a, description=d) for d in "xy")
+    x, _y = (services.shot_create(scene=a, description=d) for d in "xy")
     services.shot_move(shot=x, offset=1)
     assert [s.description for s in selectors.scene_shots(scene=a)] == ["y", "x"]
 
