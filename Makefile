@@ -29,7 +29,7 @@ run: $(VENV)/.deps
 
 test: $(VENV)/.deps system-deps
 	$(BIN)/ruff check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	DRAMATIQ_NAMESPACE=videopipe-test $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.deps
 	$(BIN)/ruff check .

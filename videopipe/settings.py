@@ -147,6 +147,9 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # A file, like the real embedded database: in-memory SQLite's shared cache
+            # fails concurrent writers at once instead of waiting for the lock.
+            "TEST": {"NAME": BASE_DIR / ".test-db.sqlite3"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
