@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from generation.selectors import activity_context
 from projects import selectors, services
 from projects.access import can_edit, project_for
 from projects.forms import BriefForm, DashboardFilterForm, ProjectForm
@@ -125,6 +126,7 @@ def _detail_context(project, brief_form: BriefForm) -> dict[str, object]:  # noq
         "scenes": selectors.scenes_with_shots(project=project),
         "v1_scenes": list(Scene.objects.filter(project=project).order_by("scene_number")) if project.is_quick else [],
         "brief_form": brief_form,
+        **activity_context(project),
         **_stage_context(project, current="overview"),
     }
 

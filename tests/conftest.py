@@ -42,6 +42,8 @@ def _test_settings(settings, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
     # The production hasher is slow on purpose; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # A periodic sweeper chain would keep every worker.join() waiting for its next run.
+    settings.SWEEPER_AUTOSTART = False
 
 
 @pytest.fixture

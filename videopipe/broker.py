@@ -35,3 +35,18 @@ def start_embedded_worker() -> dramatiq.Worker | None:
             _worker.start()
             logger.info("Embedded Dramatiq worker started with %s threads", settings.EMBEDDED_WORKER_THREADS)
     return _worker
+
+
+class SweeperKickoff(dramatiq.Middleware):
+    """Starts the periodic sweeper chain when a worker boots (once per deployment, via the cache)."""
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        if not settings.SWEEPER_AUTOSTART:
+            return
+        from django.core.cache import cache  # noqa: PLC0415
+
+        from generation.tasks import sweep_jobs  # noqa: PLC0415
+
+        interval = settings.SWEEP_INTERVAL_SECONDS
+        if cache.add("sweeper-scheduled", 1, timeout=interval - 1):
+            sweep_jobs.send_with_options(args=(True,), delay=interval * 1000)

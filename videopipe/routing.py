@@ -1,4 +1,7 @@
-from django.urls import URLPattern
+from django.urls import path
 
-# Each app appends its consumers' routes here as it gains live status.
-websocket_urlpatterns: list[URLPattern] = []
+from generation.consumers import ProjectConsumer
+
+websocket_urlpatterns = [
+    path("ws/projects/<int:project_id>/", ProjectConsumer.as_asgi()),
+]

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "channels",
     "django_dramatiq",
     "projects",
+    "generation",
 ]
 
 MIDDLEWARE = [
@@ -171,6 +172,7 @@ _DRAMATIQ_MIDDLEWARE = [
     "dramatiq.middleware.Callbacks",
     "dramatiq.middleware.Retries",
     "django_dramatiq.middleware.DbConnectionsMiddleware",
+    "videopipe.broker.SweeperKickoff",
 ]
 if REDIS_URL:
     DRAMATIQ_BROKER = {
@@ -251,7 +253,49 @@ SESSION_COOKIE_HTTPONLY = True
 # Uploads stream to disk above 2.5 MB; request bodies stay bounded.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024, minimum=1024)
 
-PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", schemes=("https", "http"))
+PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", schemes=("https", "http")).rstrip("/")
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env_str(name, default).lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} must be one of {', '.join(choices)}")
+    return value
+
+
+# Providers. Without a token the offline providers make every asset; "auto"
+# picks the API provider when its credentials are set.
+REPLICATE_API_TOKEN = env_str("REPLICATE_API_TOKEN")
+REPLICATE_BASE_URL = env_url("REPLICATE_BASE_URL", schemes=("https", "http")) or "https://api.replicate.com"
+REPLICATE_WEBHOOK_SECRET = env_str("REPLICATE_WEBHOOK_SECRET")
+if REPLICATE_WEBHOOK_SECRET and not REPLICATE_WEBHOOK_SECRET.startswith("whsec_"):
+    raise ImproperlyConfigured("REPLICATE_WEBHOOK_SECRET must be the whsec_… secret Replicate shows for your account")
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+OPENAI_BASE_URL = env_url("OPENAI_BASE_URL", schemes=("https", "http"))
+_PROVIDER_CHOICES = ("auto", "offline", "replicate", "openai")
+PROVIDERS = {
+    capability: env_choice(f"PROVIDER_{capability.upper()}", "auto", _PROVIDER_CHOICES)
+    for capability in ("text", "image", "refine", "video", "speech", "music", "lipsync")
+}
+
+# Jobs: retries with capped exponential backoff; the sweeper recovers the rest.
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 5, minimum=1)
+JOB_BACKOFF_SECONDS = env_int("JOB_BACKOFF_SECONDS", 2, minimum=0)
+JOB_BACKOFF_CAP_SECONDS = env_int("JOB_BACKOFF_CAP_SECONDS", 300, minimum=1)
+JOB_DEADLINE_MINUTES = env_int("JOB_DEADLINE_MINUTES", 30, minimum=1)
+JOB_SUBMIT_LEASE_SECONDS = env_int("JOB_SUBMIT_LEASE_SECONDS", 120, minimum=5)
+JOB_POLL_SECONDS = env_int("JOB_POLL_SECONDS", 3, minimum=1)
+SWEEP_QUIET_SECONDS = env_int("SWEEP_QUIET_SECONDS", 120, minimum=5)
+SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60, minimum=5)
+SWEEPER_AUTOSTART = env_bool("SWEEPER_AUTOSTART", default=True)
+LIVE_PROGRESS_THROTTLE_SECONDS = float(env_int("LIVE_PROGRESS_THROTTLE_MS", 500, minimum=0)) / 1000
+
+# Media ingest: provider outputs are fetched from these hosts only (and their subdomains).
+INGEST_ALLOWED_HOSTS = env_list("INGEST_ALLOWED_HOSTS", ["replicate.delivery"])
+INGEST_MAX_BYTES = env_int("INGEST_MAX_BYTES", 500 * 1024 * 1024, minimum=1024)
+INGEST_TIMEOUT_SECONDS = env_int("INGEST_TIMEOUT_SECONDS", 120, minimum=1)
+# Only for tests against local fake servers; never set in production.
+INGEST_ALLOW_INSECURE_LOCAL = env_bool("INGEST_ALLOW_INSECURE_LOCAL", default=False)
 
 DEMO_USERNAME = env_str("DEMO_USERNAME", "demo")
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "videopipe-demo")

@@ -4,6 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("projects.account_urls")),
+    path("", include("generation.urls")),
     path("", include("projects.urls")),
 ]
 

@@ -7,6 +7,7 @@ without being covered here.
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from generation.models import Job
 from projects import services
 from projects.models import Membership, Role, Scene, ShotImage
 from tests.factories import build_tree, complete
@@ -14,7 +15,9 @@ from tests.factories import build_tree, complete
 pytestmark = pytest.mark.django_db
 
 # Patterns without ids: the user's own account and workspace.
-GLOBAL = {
+# The webhook is not a user's page: it is authenticated by its signature (tests/generation/test_webhooks.py).
+SIGNED = {"replicate_webhook"}
+GLOBAL = SIGNED | {
     "dashboard",
     "project_new",
     "team_list",
@@ -26,7 +29,7 @@ GLOBAL = {
     "password_change_done",
 }
 # Changes a viewer may make: to their own session, or a new team of their own.
-VIEWER_MAY_POST = {"team_list", "team_switch", "logout", "login", "signup", "password_change"}
+VIEWER_MAY_POST = SIGNED | {"team_list", "team_switch", "logout", "login", "signup", "password_change"}
 
 
 def app_patterns(resolver: URLResolver | None = None, prefix: str = "") -> list[URLPattern]:
@@ -48,7 +51,11 @@ def foreign(outsider):
     project = services.project_create(team=membership.team, user=outsider, title="Secret", prompt="Theirs")
     (shot,) = build_tree(project, scenes=1, shots=1, iterations=1)
     scene = Scene.objects.create(project=project, scene_number=1, description="v1")
+    job = Job.objects.create(
+        team=membership.team, project=project, capability="image", provider="offline", model_id="x", idempotency_key="f"
+    )
     return {
+        "job_id": job.pk,
         "project_id": project.pk,
         "team_id": membership.team_id,
         "membership_id": membership.pk,
@@ -98,7 +105,17 @@ def test_it_answers_403_to_a_viewer_on_every_change(client, viewer, team, owner)
     project = services.project_create(team=team, user=owner, title="Ours", prompt="x")
     (shot,) = build_tree(project, scenes=1, shots=1, iterations=1)
     scene = Scene.objects.create(project=project, scene_number=1, description="v1")
+    job = Job.objects.create(
+        team=team,
+        project=project,
+        capability="image",
+        provider="offline",
+        model_id="x",
+        idempotency_key="o",
+        status="failed",
+    )
     ids = {
+        "job_id": job.pk,
         "project_id": project.pk,
         "team_id": team.pk,
         "membership_id": Membership.objects.get(user=owner).pk,

@@ -1,0 +1,112 @@
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from generation import services
+from generation.models import AIModel, CapabilityRoute, Job, JobStatus, WebhookDelivery
+from generation.selectors import provider_health
+
+
+class AgeFilter(admin.SimpleListFilter):
+    title = "age"
+    parameter_name = "age"
+    WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7)}
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("1h", "Last hour"), ("24h", "Last 24 hours"), ("7d", "Last 7 days"), ("old", "Older than 7 days")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value in self.WINDOWS:
+            return queryset.filter(created_at__gte=timezone.now() - self.WINDOWS[value])
+        if value == "old":
+            return queryset.filter(created_at__lt=timezone.now() - self.WINDOWS["7d"])
+        return queryset
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["id", "capability", "provider", "model_id", "status", "attempts", "estimated_cost", "actual_cost", "project", "created_at", "app_link"]
+    list_filter = ["status", "provider", "capability", AgeFilter]
+    search_fields = ["prediction_id", "idempotency_key", "model_id", "project__title", "error"]
+    date_hierarchy = "created_at"
+    list_select_related = ["project"]
+    autocomplete_fields = ["project", "team", "created_by"]
+    raw_id_fields = ["ai_model"]
+    readonly_fields = ["created_at", "updated_at", "submitted_at", "started_at", "finished_at", "attempt_started_at", "target_link"]
+    actions = ["retry_jobs", "cancel_jobs", "run_sweeper"]
+
+    @admin.display(description="app")
+    def app_link(self, job: Job) -> str:
+        return format_html('<a href="{}" target="_blank" rel="noopener">Open project</a>', job.project.get_absolute_url())
+
+    @admin.display(description="produces")
+    def target_link(self, job: Job) -> str:
+        target = job.target
+        if target is None:
+            return "-"
+        url = reverse(f"admin:{target._meta.app_label}_{target._meta.model_name}_change", args=[target.pk])
+        return format_html('<a href="{}">{}</a>', url, target)
+
+    @admin.action(description="Retry the selected failed or canceled jobs (as new jobs)")
+    def retry_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        done = 0
+        for job in queryset.filter(status__in=[JobStatus.FAILED, JobStatus.CANCELED]):
+            try:
+                services.job_retry(job=job)
+                done += 1
+            except services.BudgetExceededError as error:
+                self.message_user(request, f"Job {job.pk}: {' '.join(error.messages)}", messages.ERROR)
+        self.message_user(request, f"Queued {done} job(s) again.")
+
+    @admin.action(description="Cancel the selected running jobs")
+    def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        canceled = sum(services.job_cancel(job=job, reason="Canceled by an operator.") for job in queryset)
+        self.message_user(request, f"Canceled {canceled} job(s).")
+
+    @admin.action(description="Run the sweeper now")
+    def run_sweeper(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        self.message_user(request, f"Sweeper: {services.sweep()}.")
+
+    def get_urls(self) -> list:
+        return [path("health/", self.admin_site.admin_view(self.health_view), name="generation_job_health"), *super().get_urls()]
+
+    def health_view(self, request: HttpRequest) -> HttpResponse:
+        hours = 24
+        rows = []
+        for row in provider_health(hours=hours):
+            finished = row["succeeded"] + row["failed"]
+            rows.append({**row, "success_rate": round(row["succeeded"] / finished * 100, 1) if finished else None})
+        context = {**self.admin_site.each_context(request), "title": "Provider health", "rows": rows, "hours": hours, "opts": self.model._meta}
+        return TemplateResponse(request, "admin/generation/health.html", context)
+
+
+@admin.register(AIModel)
+class AIModelAdmin(admin.ModelAdmin):
+    list_display = ["label", "capability", "provider", "model_id", "price_unit", "unit_price", "is_default", "is_active"]
+    list_filter = ["capability", "provider", "is_default", "is_active"]
+    list_editable = ["unit_price", "is_active"]
+    search_fields = ["label", "model_id"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(CapabilityRoute)
+class CapabilityRouteAdmin(admin.ModelAdmin):
+    list_display = ["capability", "model", "updated_at"]
+    autocomplete_fields = ["model"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["webhook_id", "prediction_id", "prediction_status", "received_at", "processed_at", "outcome", "job"]
+    list_filter = ["prediction_status", ("processed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["webhook_id", "prediction_id"]
+    date_hierarchy = "received_at"
+    raw_id_fields = ["job"]
+    readonly_fields = ["webhook_id", "received_at", "timestamp", "prediction_id", "prediction_status", "payload", "processed_at", "outcome"]

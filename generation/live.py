@@ -1,0 +1,58 @@
+"""Live status: every job change is rendered as HTML partials and pushed to the project's group.
+
+The partials are the same ones the pages render on first load (Django 6
+template partials); pushed fragments carry hx-swap-oob so the htmx ws
+extension swaps them in place. Progress-only updates are throttled.
+"""
+
+import logging
+from collections.abc import Callable
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.cache import cache
+from django.db import models
+from django.template.loader import render_to_string
+
+from generation.models import Job, JobStatus
+
+logger = logging.getLogger(__name__)
+
+# Target model label -> a function rendering that object's own fragment (registered by the stage apps).
+TARGET_FRAGMENTS: dict[str, Callable[[models.Model], str]] = {}
+
+
+def group_name(project_id: int) -> str:
+    return f"project-{project_id}"
+
+
+def activity_html(project: models.Model) -> str:
+    from generation.selectors import activity_context  # noqa: PLC0415
+
+    return render_to_string("projects/project_detail.html#activity", {**activity_context(project), "oob": True})
+
+
+def push(project_id: int, html: str) -> None:
+    layer = get_channel_layer()
+    if layer is None or not html.strip():
+        return
+    try:
+        async_to_sync(layer.group_send)(group_name(project_id), {"type": "project.html", "html": html})
+    except Exception:
+        # Live status is a courtesy: a broken channel layer must never fail a job.
+        logger.exception("Could not push live status for project %s", project_id)
+
+
+def job_changed(job_id: int) -> None:
+    job = Job.objects.select_related("project__team", "target_type").filter(pk=job_id).first()
+    if job is None:
+        return
+    throttle = settings.LIVE_PROGRESS_THROTTLE_SECONDS
+    if job.status == JobStatus.PROCESSING and throttle and not cache.add(f"live-job-{job_id}", 1, timeout=throttle):
+        return
+    parts = [activity_html(job.project)]
+    target = job.target
+    if target is not None and (render := TARGET_FRAGMENTS.get(target._meta.label_lower)):
+        parts.append(render(target))
+    push(job.project_id, "\n".join(parts))

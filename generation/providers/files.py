@@ -1,0 +1,22 @@
+"""Job inputs that are files: storage names of our own media, per capability."""
+
+import shutil
+import tempfile
+from contextlib import contextmanager
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.core.files.storage import default_storage
+
+FILE_INPUTS = {"refine": ("image",), "video": ("image",), "lipsync": ("video", "audio")}
+
+
+@contextmanager
+def local_copy(name: str) -> Iterator[Path]:
+    """A local file with the stored content, wherever storage lives."""
+    suffix = Path(name).suffix
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"input{suffix}"
+        with default_storage.open(name, "rb") as src, path.open("wb") as dst:
+            shutil.copyfileobj(src, dst, length=1024 * 1024)
+        yield path

@@ -1,0 +1,169 @@
+"""Replicate through the official client.
+
+The client's own retry transport is replaced by a plain one: retries belong
+to the job ledger, which counts attempts in the database and never submits a
+prediction twice. Predictions are created by model name with a webhook when
+PUBLIC_BASE_URL is set (start and completed events); otherwise the worker polls.
+"""
+
+from contextlib import ExitStack
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import replicate
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from replicate.exceptions import ReplicateError
+
+from generation.providers.base import OutputFile, ProviderError, RemoteState, Submitted, TransientError
+from generation.providers.files import FILE_INPUTS
+
+if TYPE_CHECKING:
+    from generation.models import Job
+
+STATUS = {"starting": "submitted", "processing": "processing", "succeeded": "succeeded", "failed": "failed", "canceled": "canceled"}
+KIND = {"image": "image", "refine": "image", "video": "video", "speech": "audio", "music": "audio", "lipsync": "video"}
+
+
+class _Client(replicate.Client):
+    """replicate.Client with a plain transport: no retries hidden inside the HTTP layer."""
+
+    def __init__(self) -> None:
+        super().__init__(api_token=settings.REPLICATE_API_TOKEN, base_url=settings.REPLICATE_BASE_URL)
+        self._plain = httpx.Client(
+            base_url=settings.REPLICATE_BASE_URL,
+            headers={
+                "Authorization": f"Bearer {settings.REPLICATE_API_TOKEN}",
+                "User-Agent": f"videopipe replicate-python/{replicate.__about__.__version__}",
+            },
+            timeout=httpx.Timeout(10.0, read=60.0, write=60.0, connect=5.0, pool=10.0),
+        )
+
+    @property
+    def _client(self) -> httpx.Client:
+        return self._plain
+
+
+def _error(exc: Exception) -> Exception:
+    if isinstance(exc, ReplicateError):
+        message = exc.detail or exc.title or f"HTTP {exc.status}"
+        if exc.status == 429 or (exc.status or 0) >= 500:
+            return TransientError(f"Replicate answered {exc.status}: {message}")
+        return ProviderError(f"Replicate refused the request ({exc.status}): {message}")
+    if isinstance(exc, httpx.TimeoutException):
+        return TransientError(f"Replicate did not answer in time ({type(exc).__name__})")
+    if isinstance(exc, httpx.TransportError):
+        return TransientError(f"Could not reach Replicate: {exc}")
+    return exc
+
+
+def webhook_url() -> str | None:
+    return f"{settings.PUBLIC_BASE_URL}{reverse('replicate_webhook')}" if settings.PUBLIC_BASE_URL else None
+
+
+def map_input(job: "Job", stack: ExitStack) -> dict[str, Any]:
+    mapping = dict(job.ai_model.input_mapping) if job.ai_model else {}
+    fixed = mapping.pop("fixed", {})
+    files = FILE_INPUTS.get(job.capability, ())
+    mapped: dict[str, Any] = dict(fixed)
+    for ours, value in job.input.items():
+        if ours in ("variant", "caption", "task", "aspect_ratio") and ours not in mapping:
+            continue
+        theirs = mapping.get(ours, ours if not mapping else None)
+        if theirs is None:
+            continue
+        if ours in files:
+            # Local media is uploaded through the client's files API; object storage hands over a presigned URL.
+            if isinstance(default_storage, FileSystemStorage):
+                value = stack.enter_context(default_storage.open(value, "rb"))
+            else:
+                value = default_storage.url(value)
+        mapped[theirs] = value
+    return mapped
+
+
+def _outputs(capability: str, output: Any) -> list[OutputFile]:  # noqa: ANN401 - provider JSON
+    if output is None:
+        return []
+    if isinstance(output, str):
+        urls = [output]
+    elif isinstance(output, list):
+        urls = [u for u in output if isinstance(u, str)]
+    elif isinstance(output, dict):
+        urls = [u for u in output.values() if isinstance(u, str) and u.startswith("http")]
+    else:
+        urls = []
+    return [OutputFile(kind=KIND.get(capability, "image"), url=url) for url in urls]
+
+
+class ReplicateProvider:
+    name = "replicate"
+
+    def __init__(self) -> None:
+        self.client = _Client()
+
+    def start(self, job: "Job") -> Submitted:
+        params: dict[str, Any] = {}
+        if url := webhook_url():
+            params = {"webhook": url, "webhook_events_filter": ["start", "completed"]}
+        try:
+            with ExitStack() as stack:
+                prediction = self.client.predictions.create(model=job.model_id, input=map_input(job, stack), **params)
+        except Exception as exc:
+            raise _error(exc) from exc
+        return Submitted(prediction_id=prediction.id)
+
+    def poll(self, job: "Job") -> RemoteState:
+        try:
+            response = self.client._request("GET", f"/v1/predictions/{job.prediction_id}")
+        except Exception as exc:
+            raise _error(exc) from exc
+        return state_from_payload(job.capability, response.json())
+
+    def cancel(self, job: "Job") -> None:
+        try:
+            self.client.predictions.cancel(job.prediction_id)
+        except Exception as exc:
+            raise _error(exc) from exc
+
+    def find_submitted(self, job: "Job") -> str | None:
+        """Adopt a prediction an interrupted attempt created: same model, created after it began, same inputs."""
+        if job.attempt_started_at is None:
+            return None
+        try:
+            listing = self.client._request("GET", "/v1/predictions").json()
+        except Exception as exc:
+            raise _error(exc) from exc
+        since = job.attempt_started_at - timedelta(seconds=5)
+        scalars = {k: v for k, v in job.input.items() if isinstance(v, (str, int, float)) and k not in FILE_INPUTS.get(job.capability, ())}
+        for item in listing.get("results", []):
+            created = parse_datetime(item.get("created_at") or "") or datetime.min.replace(tzinfo=since.tzinfo)
+            if item.get("model") != job.model_id.split(":")[0] or created < since:
+                continue
+            remote_input = item.get("input") or {}
+            mapping = dict(job.ai_model.input_mapping) if job.ai_model else {}
+            if all(remote_input.get(mapping.get(k, k)) == v for k, v in scalars.items() if mapping.get(k, k) in remote_input):
+                return item["id"]
+        return None
+
+
+def state_from_payload(capability: str, payload: dict) -> RemoteState:
+    status = STATUS.get(payload.get("status", ""), "processing")
+    logs = payload.get("logs") or ""
+    progress = 0.0
+    # Many models log "NN%" progress bars; the last one is the best guess we have.
+    for token in reversed(logs.replace("\r", "\n").split()):
+        if token.endswith("%") and token[:-1].isdigit():
+            progress = min(int(token[:-1]), 100) / 100
+            break
+    return RemoteState(
+        status=status,
+        files=_outputs(capability, payload.get("output")) if status == "succeeded" else [],
+        error=str(payload.get("error") or ""),
+        metrics=payload.get("metrics") or {},
+        progress=1.0 if status == "succeeded" else progress,
+        raw=payload,
+    )
