@@ -32,19 +32,41 @@ class AgeFilter(admin.SimpleListFilter):
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "capability", "provider", "model_id", "status", "attempts", "estimated_cost", "actual_cost", "project", "created_at", "app_link"]
+    list_display = [
+        "id",
+        "capability",
+        "provider",
+        "model_id",
+        "status",
+        "attempts",
+        "estimated_cost",
+        "actual_cost",
+        "project",
+        "created_at",
+        "app_link",
+    ]
     list_filter = ["status", "provider", "capability", AgeFilter]
     search_fields = ["prediction_id", "idempotency_key", "model_id", "project__title", "error"]
     date_hierarchy = "created_at"
     list_select_related = ["project"]
     autocomplete_fields = ["project", "team", "created_by"]
     raw_id_fields = ["ai_model"]
-    readonly_fields = ["created_at", "updated_at", "submitted_at", "started_at", "finished_at", "attempt_started_at", "target_link"]
+    readonly_fields = [
+        "created_at",
+        "updated_at",
+        "submitted_at",
+        "started_at",
+        "finished_at",
+        "attempt_started_at",
+        "target_link",
+    ]
     actions = ["retry_jobs", "cancel_jobs", "run_sweeper"]
 
     @admin.display(description="app")
     def app_link(self, job: Job) -> str:
-        return format_html('<a href="{}" target="_blank" rel="noopener">Open project</a>', job.project.get_absolute_url())
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">Open project</a>', job.project.get_absolute_url()
+        )
 
     @admin.display(description="produces")
     def target_link(self, job: Job) -> str:
@@ -75,7 +97,10 @@ class JobAdmin(admin.ModelAdmin):
         self.message_user(request, f"Sweeper: {services.sweep()}.")
 
     def get_urls(self) -> list:
-        return [path("health/", self.admin_site.admin_view(self.health_view), name="generation_job_health"), *super().get_urls()]
+        return [
+            path("health/", self.admin_site.admin_view(self.health_view), name="generation_job_health"),
+            *super().get_urls(),
+        ]
 
     def health_view(self, request: HttpRequest) -> HttpResponse:
         hours = 24
@@ -83,13 +108,28 @@ class JobAdmin(admin.ModelAdmin):
         for row in provider_health(hours=hours):
             finished = row["succeeded"] + row["failed"]
             rows.append({**row, "success_rate": round(row["succeeded"] / finished * 100, 1) if finished else None})
-        context = {**self.admin_site.each_context(request), "title": "Provider health", "rows": rows, "hours": hours, "opts": self.model._meta}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Provider health",
+            "rows": rows,
+            "hours": hours,
+            "opts": self.model._meta,
+        }
         return TemplateResponse(request, "admin/generation/health.html", context)
 
 
 @admin.register(AIModel)
 class AIModelAdmin(admin.ModelAdmin):
-    list_display = ["label", "capability", "provider", "model_id", "price_unit", "unit_price", "is_default", "is_active"]
+    list_display = [
+        "label",
+        "capability",
+        "provider",
+        "model_id",
+        "price_unit",
+        "unit_price",
+        "is_default",
+        "is_active",
+    ]
     list_filter = ["capability", "provider", "is_default", "is_active"]
     list_editable = ["unit_price", "is_active"]
     search_fields = ["label", "model_id"]
@@ -109,4 +149,13 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     search_fields = ["webhook_id", "prediction_id"]
     date_hierarchy = "received_at"
     raw_id_fields = ["job"]
-    readonly_fields = ["webhook_id", "received_at", "timestamp", "prediction_id", "prediction_status", "payload", "processed_at", "outcome"]
+    readonly_fields = [
+        "webhook_id",
+        "received_at",
+        "timestamp",
+        "prediction_id",
+        "prediction_status",
+        "payload",
+        "processed_at",
+        "outcome",
+    ]

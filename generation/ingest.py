@@ -85,7 +85,9 @@ def fetch(url: str, *, kind: str, max_bytes: int | None = None) -> Media:
         pinned = urlunsplit((scheme, f"{netloc}:{port}", parts.path or "/", parts.query, ""))
         request_timeout = httpx.Timeout(max(1.0, deadline - time.monotonic()))
         with httpx.Client(timeout=request_timeout, follow_redirects=False) as client:
-            request = client.build_request("GET", pinned, headers={"Host": parts.netloc}, extensions={"sni_hostname": host})
+            request = client.build_request(
+                "GET", pinned, headers={"Host": parts.netloc}, extensions={"sni_hostname": host}
+            )
             response = client.send(request, stream=True)
             try:
                 if response.is_redirect:
@@ -103,7 +105,7 @@ def fetch(url: str, *, kind: str, max_bytes: int | None = None) -> Media:
 
 
 def _receive(response: httpx.Response, *, kind: str, max_bytes: int, deadline: float) -> Media:
-    handle = tempfile.NamedTemporaryFile(prefix="ingest-", delete=False)  # noqa: SIM115 - returned to the caller
+    handle = tempfile.NamedTemporaryFile(prefix="ingest-", delete=False)
     path = Path(handle.name)
     try:
         size = 0
@@ -122,7 +124,7 @@ def _receive(response: httpx.Response, *, kind: str, max_bytes: int, deadline: f
 
 
 def from_bytes(data: bytes, *, kind: str) -> Media:
-    handle = tempfile.NamedTemporaryFile(prefix="ingest-", delete=False)  # noqa: SIM115 - returned to the caller
+    handle = tempfile.NamedTemporaryFile(prefix="ingest-", delete=False)
     with handle:
         handle.write(data)
     try:
@@ -177,7 +179,11 @@ def _check_av(path: Path, kind: str) -> Media:
         raise IngestError(f"The output is not readable {kind}: {exc}") from exc
     meta: dict = {"duration": duration, "format": fmt}
     if kind == "video":
-        meta |= {"width": stream.codec_context.width, "height": stream.codec_context.height, "codec": stream.codec_context.name}
+        meta |= {
+            "width": stream.codec_context.width,
+            "height": stream.codec_context.height,
+            "codec": stream.codec_context.name,
+        }
         extension = "mp4" if "mp4" in fmt else "webm" if "webm" in fmt else "mov" if "mov" in fmt else "mp4"
     else:
         meta |= {"sample_rate": stream.codec_context.sample_rate, "channels": stream.codec_context.channels}

@@ -38,7 +38,9 @@ def resolve(capability: str) -> AIModel:
     if not has_credentials(wanted):
         wanted = Provider.OFFLINE
     for provider in dict.fromkeys([wanted, Provider.OFFLINE]):
-        model = AIModel.objects.filter(capability=capability, provider=provider, is_default=True, is_active=True).first()
+        model = AIModel.objects.filter(
+            capability=capability, provider=provider, is_default=True, is_active=True
+        ).first()
         if model:
             return model
     raise NoModelError(f"No active model is registered for {capability}. Add one in the admin's model registry.")

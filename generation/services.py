@@ -133,7 +133,7 @@ def job_create(
     project: VideoProject,
     user: AbstractBaseUser | None,
     capability: str,
-    input: dict,  # noqa: A002 - the ledger's own word for it
+    input: dict,
     target: models.Model | None = None,
     idempotency_key: str | None = None,
 ) -> Job:
@@ -338,11 +338,15 @@ def apply_remote_state(*, job_id: int, state: RemoteState) -> None:
         job_fail(job=job, error=f"The provider reported a failure: {state.error or 'no reason given'}")
     elif state.status == JobStatus.CANCELED:
         with transaction.atomic():
-            _advance(job, JobStatus.CANCELED, finished_at=timezone.now(), error=state.error or "Canceled at the provider.")
+            _advance(
+                job, JobStatus.CANCELED, finished_at=timezone.now(), error=state.error or "Canceled at the provider."
+            )
     elif state.status == JobStatus.PROCESSING:
         with transaction.atomic():
             first = job.status != JobStatus.PROCESSING
-            if _advance(job, JobStatus.PROCESSING, progress=state.progress, started_at=job.started_at or timezone.now()):
+            if _advance(
+                job, JobStatus.PROCESSING, progress=state.progress, started_at=job.started_at or timezone.now()
+            ):
                 if first:
                     _mirror_progress(job)
     elif state.status == JobStatus.SUBMITTED:
@@ -398,7 +402,16 @@ def _finish(job_id: int, result: Completed, media: list[ingest.Media]) -> None:
     output = {"data": result.data, "metrics": result.metrics, "media": [m.meta for m in media]}
     job.actual_cost = actual
     job.finished_at = now
-    if not _advance(job, JobStatus.SUCCEEDED, output=output, actual_cost=actual, finished_at=now, progress=1.0, error="", attempt_started_at=None):
+    if not _advance(
+        job,
+        JobStatus.SUCCEEDED,
+        output=output,
+        actual_cost=actual,
+        finished_at=now,
+        progress=1.0,
+        error="",
+        attempt_started_at=None,
+    ):
         return
     if handler and target is not None:
         handler.on_success(target, job, media)
@@ -430,7 +443,12 @@ def job_retry(*, job: Job) -> Job:
         raise ValidationError("Only a failed or canceled job can be retried.")
     retry_key = f"{job.idempotency_key}:retry:{uuid.uuid4().hex[:8]}"
     return job_create(
-        project=job.project, user=job.created_by, capability=job.capability, input=job.input, target=job.target, idempotency_key=retry_key
+        project=job.project,
+        user=job.created_by,
+        capability=job.capability,
+        input=job.input,
+        target=job.target,
+        idempotency_key=retry_key,
     )
 
 
@@ -498,9 +516,11 @@ def sweep() -> SweepReport:
         if job_cancel(job=job, reason=f"Past its deadline ({settings.JOB_DEADLINE_MINUTES} min) with no result."):
             report.canceled += 1
     lease = now - timedelta(seconds=settings.JOB_SUBMIT_LEASE_SECONDS)
-    lost = Job.objects.filter(status=JobStatus.QUEUED, prediction_id="", updated_at__lt=quiet).filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=now)
-    ).filter(Q(attempt_started_at__isnull=True) | Q(attempt_started_at__lt=lease))
+    lost = (
+        Job.objects.filter(status=JobStatus.QUEUED, prediction_id="", updated_at__lt=quiet)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=now))
+        .filter(Q(attempt_started_at__isnull=True) | Q(attempt_started_at__lt=lease))
+    )
     for pk in lost.values_list("pk", flat=True):
         run_job.send(pk)
         report.requeued += 1

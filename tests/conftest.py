@@ -46,6 +46,22 @@ def _test_settings(settings, tmp_path: Path) -> None:
     settings.SWEEPER_AUTOSTART = False
 
 
+@pytest.fixture(autouse=True)
+def _model_registry(request: pytest.FixtureRequest) -> None:
+    # Transactional tests empty every table afterwards, including the registry the migration loaded.
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker and marker.kwargs.get("transaction")) or {"transactional_db", "live_server"} & set(
+        request.fixturenames
+    )
+    if transactional:
+        from generation.defaults import seed
+        from generation.models import AIModel
+
+        request.getfixturevalue("transactional_db")
+        if not AIModel.objects.exists():
+            seed(AIModel)
+
+
 @pytest.fixture
 def make_user(db) -> Callable[..., object]:
     def make(username: str, **extra: object) -> object:

@@ -68,7 +68,12 @@ class OpenAIProvider:
                     "json_schema": {"name": task, "schema": schemas.json_schema(task), "strict": True},
                 },
             )
-        except (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError) as exc:
+        except (
+            openai.RateLimitError,
+            openai.InternalServerError,
+            openai.APITimeoutError,
+            openai.APIConnectionError,
+        ) as exc:
             raise TransientError(f"OpenAI: {exc}") from exc
         except openai.APIStatusError as exc:
             raise ProviderError(f"OpenAI refused the request ({exc.status_code}): {exc.message}") from exc
@@ -78,7 +83,9 @@ class OpenAIProvider:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ())) or "the answer"
-            raise InvalidOutputError(f"The model's answer was not a valid {task} ({where}: {first.get('msg')})") from exc
+            raise InvalidOutputError(
+                f"The model's answer was not a valid {task} ({where}: {first.get('msg')})"
+            ) from exc
         usage = response.usage
         tokens = (usage.prompt_tokens + usage.completion_tokens) if usage else 0
         return Completed(data={"result": result}, metrics={"tokens": tokens}, actual_cost=self._cost(job, tokens))

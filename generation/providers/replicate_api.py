@@ -24,7 +24,13 @@ from generation.providers.files import FILE_INPUTS
 if TYPE_CHECKING:
     from generation.models import Job
 
-STATUS = {"starting": "submitted", "processing": "processing", "succeeded": "succeeded", "failed": "failed", "canceled": "canceled"}
+STATUS = {
+    "starting": "submitted",
+    "processing": "processing",
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "canceled": "canceled",
+}
 KIND = {"image": "image", "refine": "image", "video": "video", "speech": "audio", "music": "audio", "lipsync": "video"}
 
 
@@ -78,14 +84,15 @@ def map_input(job: "Job", stack: ExitStack) -> dict[str, Any]:
         if ours in files:
             # Local media is uploaded through the client's files API; object storage hands over a presigned URL.
             if isinstance(default_storage, FileSystemStorage):
-                value = stack.enter_context(default_storage.open(value, "rb"))
+                mapped[theirs] = stack.enter_context(default_storage.open(value, "rb"))
             else:
-                value = default_storage.url(value)
-        mapped[theirs] = value
+                mapped[theirs] = default_storage.url(value)
+        else:
+            mapped[theirs] = value
     return mapped
 
 
-def _outputs(capability: str, output: Any) -> list[OutputFile]:  # noqa: ANN401 - provider JSON
+def _outputs(capability: str, output: Any) -> list[OutputFile]:
     if output is None:
         return []
     if isinstance(output, str):
@@ -138,14 +145,22 @@ class ReplicateProvider:
         except Exception as exc:
             raise _error(exc) from exc
         since = job.attempt_started_at - timedelta(seconds=5)
-        scalars = {k: v for k, v in job.input.items() if isinstance(v, (str, int, float)) and k not in FILE_INPUTS.get(job.capability, ())}
+        scalars = {
+            k: v
+            for k, v in job.input.items()
+            if isinstance(v, (str, int, float)) and k not in FILE_INPUTS.get(job.capability, ())
+        }
         for item in listing.get("results", []):
             created = parse_datetime(item.get("created_at") or "") or datetime.min.replace(tzinfo=since.tzinfo)
             if item.get("model") != job.model_id.split(":")[0] or created < since:
                 continue
             remote_input = item.get("input") or {}
             mapping = dict(job.ai_model.input_mapping) if job.ai_model else {}
-            if all(remote_input.get(mapping.get(k, k)) == v for k, v in scalars.items() if mapping.get(k, k) in remote_input):
+            if all(
+                remote_input.get(mapping.get(k, k)) == v
+                for k, v in scalars.items()
+                if mapping.get(k, k) in remote_input
+            ):
                 return item["id"]
         return None
 

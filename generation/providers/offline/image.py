@@ -39,7 +39,9 @@ def _sky(size: tuple[int, int], palette: Palette, rng: random.Random) -> Image.I
     return Image.composite(Image.new("RGB", size, palette.sky_bottom), Image.new("RGB", size, top), gradient)
 
 
-def _land(draw: ImageDraw.ImageDraw, size: tuple[int, int], palette: Palette, rng: random.Random, horizon: float, urban: bool) -> None:
+def _land(  # noqa: PLR0917
+    draw: ImageDraw.ImageDraw, size: tuple[int, int], palette: Palette, rng: random.Random, horizon: float, urban: bool
+) -> None:
     w, h = size
     base = int(h * horizon)
     for layer in range(3):
@@ -72,10 +74,14 @@ def _subject(draw: ImageDraw.ImageDraw, size: tuple[int, int], palette: Palette,
         r = min(w, h) * rng.uniform(0.28, 0.36)
         cy = h * 0.55
         draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=palette.accent)
-        draw.ellipse([cx - r * 0.55, cy - r * 0.75, cx + r * 0.25, cy - r * 0.05], fill=mix(palette.accent, palette.light, 0.6))
+        draw.ellipse(
+            [cx - r * 0.55, cy - r * 0.75, cx + r * 0.25, cy - r * 0.05], fill=mix(palette.accent, palette.light, 0.6)
+        )
     elif shot == "low":
         bw = w * rng.uniform(0.1, 0.18)
-        draw.polygon([(cx - bw, h), (cx - bw * 0.4, h * 0.08), (cx + bw * 0.4, h * 0.08), (cx + bw, h)], fill=palette.accent)
+        draw.polygon(
+            [(cx - bw, h), (cx - bw * 0.4, h * 0.08), (cx + bw * 0.4, h * 0.08), (cx + bw, h)], fill=palette.accent
+        )
     elif shot == "aerial":
         step = max(w, h) // rng.randrange(6, 10)
         for x in range(0, w, step):

@@ -67,7 +67,9 @@ class OfflineProvider:
             seed=seed,
             variant=int(params.get("variant", 0)),
         )
-        return Completed(files=[OutputFile(kind="image", data=image.to_png(picture), extension="png")], data={"seed": seed})
+        return Completed(
+            files=[OutputFile(kind="image", data=image.to_png(picture), extension="png")], data={"seed": seed}
+        )
 
     def _video(self, params: dict) -> Completed:
         seed = int(params.get("seed", 0))
@@ -94,7 +96,10 @@ class OfflineProvider:
         if not 1 <= duration <= 600:
             raise ProviderError("Music can be 1 to 600 seconds long.")
         audio = music.compose(prompt=params.get("prompt", ""), duration=duration, seed=int(params.get("seed", 0)))
-        return Completed(files=[OutputFile(kind="audio", data=audio, extension="wav")], data={"mood": music.mood_for(params.get("prompt", ""))})
+        return Completed(
+            files=[OutputFile(kind="audio", data=audio, extension="wav")],
+            data={"mood": music.mood_for(params.get("prompt", ""))},
+        )
 
     def _lipsync(self, params: dict) -> Completed:
         raise ProviderError(

@@ -68,13 +68,12 @@ def questions(*, prompt: str, brain_dump: str = "") -> dict:
             "suggested_answers": ["Slow and contemplative", "Steady build", "Fast cuts"],
         },
     ]
-    if brain_dump.strip():
+    noted = _keywords(brain_dump, 3)
+    if noted:
         items.append(
             {
-                "question": f"Your notes mention {', '.join(_keywords(brain_dump, 3)) or 'several ideas'}: which must be on screen?",
-                "suggested_answers": [*(k.capitalize() for k in _keywords(brain_dump, 3)), "All of them"][:4]
-                if len(_keywords(brain_dump, 3)) >= 1
-                else ["All of them", "Only the strongest"],
+                "question": f"Your notes mention {', '.join(noted)}: which must be on screen?",
+                "suggested_answers": [*(k.capitalize() for k in noted), "All of them"],
             }
         )
     # Rotate deterministically so different prompts do not all open with the same question.
@@ -102,7 +101,10 @@ def brief(*, prompt: str, brain_dump: str = "", answers: list[dict] | None = Non
         "pacing": answer_to("move", "Steady build"),
         "key_message": f"{subject} is worth experiencing for yourself.",
         "characters": [
-            {"name": "The traveller", "description": "A lone figure in a dark coat, seen mostly from behind, curious and unhurried"}
+            {
+                "name": "The traveller",
+                "description": "A lone figure in a dark coat, seen mostly from behind, curious and unhurried",
+            }
         ],
         "places": [{"name": place, "description": f"{place} in {palette.name} light, layered depth, atmospheric haze"}],
     }
@@ -129,7 +131,9 @@ def _shot(scene_title: str, brief_: dict, n: int, key: str) -> dict:
 BEATS = ["Opening", "Arrival", "Discovery", "Turning point", "Rising", "Details", "Climax", "Reflection", "Closing"]
 
 
-def script(*, prompt: str, brief: dict | None = None, target_duration: int = 30, scene_count: int | None = None) -> dict:
+def script(
+    *, prompt: str, brief: dict | None = None, target_duration: int = 30, scene_count: int | None = None
+) -> dict:
     brief_ = brief or {}
     subject = _subject(prompt)
     count = scene_count or max(2, min(8, round(target_duration / 8)))
@@ -154,7 +158,11 @@ def script(*, prompt: str, brief: dict | None = None, target_duration: int = 30,
 
 
 def shots(*, scene: dict, brief: dict | None = None, count: int = 3) -> dict:
-    return {"shots": [_shot(scene.get("title", "the scene"), brief or {}, n + 1, scene.get("title", "")) for n in range(count)]}
+    return {
+        "shots": [
+            _shot(scene.get("title", "the scene"), brief or {}, n + 1, scene.get("title", "")) for n in range(count)
+        ]
+    }
 
 
 def _narration(beat: str, subject: str, focus: str) -> str:

@@ -1,0 +1,197 @@
+"""The job ledger with the offline providers, through real Dramatiq workers."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from generation import registry, services
+from generation.models import AIModel, CapabilityRoute, Job, JobStatus
+from generation.providers.base import Completed, RemoteState
+from projects.models import GenerationStatus, ShotImage
+from tests.generation.conftest import wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+IMAGE = {"prompt": "Cinematic wide shot, Tokyo Tower at dawn", "aspect_ratio": "16:9", "seed": 42}
+
+
+def finished(job: Job) -> Job | None:
+    job.refresh_from_db()
+    return job if job.is_terminal else None
+
+
+def test_it_uses_the_offline_provider_without_a_token_and_says_so(project, owner):
+    job = services.job_create(project=project, user=owner, capability="image", input=IMAGE)
+    assert (job.provider, job.model_id, job.estimated_cost) == ("offline", "offline/pillow-image", Decimal("0"))
+
+
+def test_it_prefers_the_api_provider_when_its_token_is_set(settings, project, owner):
+    settings.REPLICATE_API_TOKEN = "r8_x"
+    job = services.job_create(project=project, user=owner, capability="video", input={"image": "x.png", "duration": 5})
+    assert (job.provider, job.model_id) == ("replicate", "wan-video/wan-2.5-i2v")
+    assert job.estimated_cost == Decimal("0.34000")  # 5 s at $0.068
+
+
+def test_an_admin_route_overrides_the_settings(settings, project, owner):
+    settings.REPLICATE_API_TOKEN = "r8_x"
+    CapabilityRoute.objects.create(capability="video", model=AIModel.objects.get(model_id="kwaivgi/kling-v2.1"))
+    assert registry.resolve("video").model_id == "kwaivgi/kling-v2.1"
+    settings.PROVIDERS = {**settings.PROVIDERS, "image": "offline"}
+    assert registry.resolve("image").provider == "offline"
+
+
+def test_an_idempotency_key_makes_a_double_submit_one_job(project, owner):
+    first = services.job_create(
+        project=project, user=owner, capability="image", input=IMAGE, idempotency_key="shot-1-v0"
+    )
+    second = services.job_create(
+        project=project, user=owner, capability="image", input=IMAGE, idempotency_key="shot-1-v0"
+    )
+    assert first.pk == second.pk
+    assert Job.objects.count() == 1
+
+
+def test_it_runs_an_offline_image_job_into_its_target(project, owner, pending_image, broker, worker, fast_jobs):
+    job = services.job_create(project=project, user=owner, capability="image", input=IMAGE, target=pending_image)
+    job = wait_for(lambda: finished(job), message="the job to finish")
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.attempts == 1 and job.actual_cost == Decimal("0")
+    image = ShotImage.objects.get(pk=pending_image.pk)
+    assert image.status == GenerationStatus.COMPLETE
+    assert (image.width, image.height) == (1024, 576)
+    assert image.image.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert image.metadata["provenance"]["provider"] == "offline"
+    assert image.metadata["provenance"]["seed"] == 42
+
+
+def test_it_fails_at_once_with_the_providers_message(project, owner, broker, worker, fast_jobs):
+    job = services.job_create(
+        project=project, user=owner, capability="lipsync", input={"video": "a.mp4", "audio": "b.wav"}
+    )
+    job = wait_for(lambda: finished(job))
+    assert job.status == JobStatus.FAILED and job.attempts == 1
+    assert "not available offline" in job.error
+
+
+def test_status_only_moves_forward(project, owner):
+    job = services.job_create(project=project, user=owner, capability="image", input=IMAGE)
+    services.job_complete(job_id=job.pk, result=Completed(data={"ok": True}))
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+    for late in ("processing", "submitted", "failed", "canceled"):
+        services.apply_remote_state(job_id=job.pk, state=RemoteState(status=late))
+        job.refresh_from_db()
+        assert job.status == JobStatus.SUCCEEDED, late
+    assert services.job_fail(job=job, error="late") is False
+    assert services.job_cancel(job=job) is False
+
+
+def test_it_records_a_retryable_failure_visibly_and_gives_up_at_the_cap(project, owner, settings, monkeypatch):
+    from generation.providers.base import TransientError
+    from generation.providers.offline.provider import OfflineProvider
+
+    def flaky(self, job):
+        raise TransientError("provider overloaded")
+
+    monkeypatch.setattr(OfflineProvider, "_image", flaky)
+    settings.JOB_BACKOFF_SECONDS = 1
+    job = services.job_create(project=project, user=owner, capability="image", input=IMAGE)
+    job.max_attempts = 2
+    job.save()
+    services.job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED and job.attempts == 1
+    assert "Attempt 1 of 2 failed: provider overloaded. Retrying in" in job.error
+    assert job.next_attempt_at > timezone.now()
+    Job.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now())
+    services.job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.error.startswith("Gave up after 2 attempts. Last error: provider overloaded")
+
+
+def test_the_backoff_grows_and_is_capped(settings):
+    settings.JOB_BACKOFF_SECONDS = 2
+    settings.JOB_BACKOFF_CAP_SECONDS = 30
+    delays = [services._backoff(n, None) for n in range(1, 8)]
+    assert 2 <= delays[0] <= 2.4 and 4 <= delays[1] <= 4.8 and 8 <= delays[2] <= 9.6
+    assert all(d <= 36 for d in delays)
+    assert services._backoff(1, retry_after=20) >= 20
+
+
+def test_it_refuses_over_budget_with_a_message_and_spends_nothing(settings, project, owner, team):
+    settings.REPLICATE_API_TOKEN = "r8_x"
+    team.monthly_budget = Decimal("0.50")
+    team.save()
+    services.job_create(project=project, user=owner, capability="video", input={"image": "x.png", "duration": 5})
+    with pytest.raises(services.BudgetExceededError) as refused:
+        services.job_create(project=project, user=owner, capability="video", input={"image": "x.png", "duration": 5})
+    assert "This would cost about $0.34" in refused.value.messages[0]
+    assert "$0.16 left of its $0.50 monthly budget" in refused.value.messages[0]
+    assert Job.objects.count() == 1
+
+
+def test_a_batch_is_all_or_nothing(settings, project, owner, team):
+    settings.REPLICATE_API_TOKEN = "r8_x"
+    team.monthly_budget = Decimal("1.00")
+    team.save()
+    specs = [services.JobSpec(capability="video", input={"image": "x.png", "duration": 5}) for _ in range(3)]
+    with pytest.raises(services.BudgetExceededError):
+        services.jobs_create(project=project, user=owner, specs=specs)
+    assert not Job.objects.exists()
+
+
+def test_failed_jobs_without_a_bill_do_not_count(settings, project, owner, team):
+    settings.REPLICATE_API_TOKEN = "r8_x"
+    job = services.job_create(project=project, user=owner, capability="video", input={"image": "x.png", "duration": 10})
+    assert services.team_month_spend(team=team) == Decimal("0.68")
+    services.job_fail(job=job, error="boom")
+    assert services.team_month_spend(team=team) == Decimal("0.00")
+    assert services.project_spend(project=project) == Decimal("0.00")
+
+
+def test_a_keyed_retry_of_a_failed_job_is_a_new_job(project, owner):
+    job = services.job_create(project=project, user=owner, capability="image", input=IMAGE)
+    with pytest.raises(ValidationError):
+        services.job_retry(job=job)
+    services.job_fail(job=job, error="boom")
+    again = services.job_retry(job=job)
+    assert again.pk != job.pk and again.input == job.input and again.status == JobStatus.QUEUED
+
+
+def test_the_sweeper_requeues_polls_fails_and_cancels(project, owner, broker, settings, monkeypatch):
+    settings.SWEEP_QUIET_SECONDS = 5
+    sent: list[tuple[str, int]] = []
+    from generation import tasks
+
+    monkeypatch.setattr(tasks.run_job, "send", lambda pk: sent.append(("run", pk)))
+    monkeypatch.setattr(tasks.poll_job, "send", lambda pk: sent.append(("poll", pk)))
+    old = timezone.now() - timedelta(minutes=10)
+    lost = services.job_create(project=project, user=owner, capability="image", input=IMAGE)
+    quiet = services.job_create(project=project, user=owner, capability="image", input=IMAGE)
+    orphan = services.job_create(project=project, user=owner, capability="image", input=IMAGE)
+    late = services.job_create(project=project, user=owner, capability="image", input=IMAGE)
+    fresh = services.job_create(project=project, user=owner, capability="image", input=IMAGE)
+    Job.objects.filter(pk=lost.pk).update(updated_at=old)
+    Job.objects.filter(pk=quiet.pk).update(status="submitted", prediction_id="p-quiet", updated_at=old)
+    Job.objects.filter(pk=orphan.pk).update(status="submitted", updated_at=old)
+    Job.objects.filter(pk=late.pk).update(deadline_at=old)
+    sent.clear()
+    report = services.sweep()
+    assert (report.requeued, report.polled, report.failed, report.canceled) == (1, 1, 1, 1)
+    assert ("run", lost.pk) in sent and ("poll", quiet.pk) in sent
+    assert Job.objects.get(pk=orphan.pk).status == JobStatus.FAILED
+    assert Job.objects.get(pk=late.pk).status == JobStatus.CANCELED
+    assert "deadline" in Job.objects.get(pk=late.pk).error
+    assert Job.objects.get(pk=fresh.pk).status == JobStatus.QUEUED
+
+
+def test_a_second_worker_does_not_submit_a_job_whose_submit_is_in_flight(project, owner):
+    job = services.job_create(project=project, user=owner, capability="image", input=IMAGE)
+    Job.objects.filter(pk=job.pk).update(attempt_started_at=timezone.now(), attempts=1)
+    assert services._claim(job.pk) is None
+    job.refresh_from_db()
+    assert job.attempts == 1 and job.status == JobStatus.QUEUED
