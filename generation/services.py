@@ -327,31 +327,29 @@ def job_poll(*, job_id: int) -> None:
         poll_job.send_with_options(args=(job_id,), delay=settings.JOB_POLL_SECONDS * 1000)
 
 
-def apply_remote_state(*, job_id: int, state: RemoteState) -> None:
-    """Apply what the provider says (poll or webhook); never backwards, never twice."""
+def apply_remote_state(*, job_id: int, state: RemoteState) -> bool:
+    """Apply what the provider says (poll or webhook); never backwards, never twice. True if it changed the job."""
     job = Job.objects.get(pk=job_id)
     if job.is_terminal:
-        return
+        return False
     if state.status == JobStatus.SUCCEEDED:
-        job_complete(job_id=job_id, result=Completed(files=state.files, metrics=state.metrics))
-    elif state.status == JobStatus.FAILED:
-        job_fail(job=job, error=f"The provider reported a failure: {state.error or 'no reason given'}")
-    elif state.status == JobStatus.CANCELED:
-        with transaction.atomic():
-            _advance(
+        return job_complete(job_id=job_id, result=Completed(files=state.files, metrics=state.metrics))
+    if state.status == JobStatus.FAILED:
+        return job_fail(job=job, error=f"The provider reported a failure: {state.error or 'no reason given'}")
+    with transaction.atomic():
+        if state.status == JobStatus.CANCELED:
+            return _advance(
                 job, JobStatus.CANCELED, finished_at=timezone.now(), error=state.error or "Canceled at the provider."
             )
-    elif state.status == JobStatus.PROCESSING:
-        with transaction.atomic():
+        if state.status == JobStatus.PROCESSING:
             first = job.status != JobStatus.PROCESSING
-            if _advance(
+            moved = _advance(
                 job, JobStatus.PROCESSING, progress=state.progress, started_at=job.started_at or timezone.now()
-            ):
-                if first:
-                    _mirror_progress(job)
-    elif state.status == JobStatus.SUBMITTED:
-        with transaction.atomic():
-            _advance(job, JobStatus.SUBMITTED, submitted_at=job.submitted_at or timezone.now())
+            )
+            if moved and first:
+                _mirror_progress(job)
+            return moved
+        return _advance(job, JobStatus.SUBMITTED, submitted_at=job.submitted_at or timezone.now())
 
 
 def _materialize(files: list[OutputFile]) -> list[ingest.Media]:
@@ -369,32 +367,30 @@ def _materialize(files: list[OutputFile]) -> list[ingest.Media]:
     return media
 
 
-def job_complete(*, job_id: int, result: Completed) -> None:
-    """Store the outputs and finish the job, exactly once however many times it is called."""
+def job_complete(*, job_id: int, result: Completed) -> bool:
+    """Store the outputs and finish the job, exactly once however many times it is called. True if this call did."""
     if Job.objects.filter(pk=job_id, status__in=TERMINAL).exists():
-        return
+        return False
     try:
         media = _materialize(result.files)
     except ingest.IngestError as exc:
-        job_fail(job=Job.objects.get(pk=job_id), error=f"The output was refused: {exc}")
-        return
+        return job_fail(job=Job.objects.get(pk=job_id), error=f"The output was refused: {exc}")
     try:
-        _finish(job_id, result, media)
+        return _finish(job_id, result, media)
     finally:
         for item in media:
             item.path.unlink(missing_ok=True)
 
 
 @transaction.atomic
-def _finish(job_id: int, result: Completed, media: list[ingest.Media]) -> None:
+def _finish(job_id: int, result: Completed, media: list[ingest.Media]) -> bool:
     job = Job.objects.select_for_update().get(pk=job_id)
     if job.is_terminal:
-        return  # a concurrent delivery finished it first: one asset, not two
+        return False  # a concurrent delivery finished it first: one asset, not two
     target = _target(job)
     handler = handler_for(target) if target else None
     if target is not None and handler and not media:
-        job_fail(job=job, error="The provider finished without producing a file.")
-        return
+        return job_fail(job=job, error="The provider finished without producing a file.")
     actual = result.actual_cost
     if actual is None and job.ai_model:
         actual = registry.price(job.ai_model, registry.units(job.ai_model, job.input, outputs=len(media) or None))
@@ -412,9 +408,10 @@ def _finish(job_id: int, result: Completed, media: list[ingest.Media]) -> None:
         error="",
         attempt_started_at=None,
     ):
-        return
+        return False
     if handler and target is not None:
         handler.on_success(target, job, media)
+    return True
 
 
 @transaction.atomic
@@ -485,9 +482,9 @@ def webhook_process(*, delivery_id: int) -> None:
         outcome = "no job has this prediction id"
     else:
         before = job.status
-        apply_remote_state(job_id=job.pk, state=state_from_payload(job.capability, delivery.payload))
+        changed = apply_remote_state(job_id=job.pk, state=state_from_payload(job.capability, delivery.payload))
         job.refresh_from_db()
-        outcome = f"{before} → {job.status}" if before != job.status else f"ignored: job already {job.status}"
+        outcome = f"{before} → {job.status}" if changed else f"ignored: job already {job.status}"
     WebhookDelivery.objects.filter(pk=delivery.pk).update(processed_at=timezone.now(), job=job, outcome=outcome[:200])
 
 
