@@ -44,6 +44,8 @@ def _test_settings(settings, tmp_path: Path) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # A periodic sweeper chain would keep every worker.join() waiting for its next run.
     settings.SWEEPER_AUTOSTART = False
+    # Tests run their own workers; importing the ASGI app must not start another one.
+    settings.EMBEDDED_WORKER = False
 
 
 @pytest.fixture(autouse=True)
