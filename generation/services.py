@@ -52,7 +52,7 @@ class JobSpec:
 # Spend -----------------------------------------------------------------------
 
 
-def _month_start() -> timezone.datetime:
+def month_start() -> timezone.datetime:
     now = timezone.now()
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
@@ -67,7 +67,7 @@ COST = Case(
 
 def team_month_spend(*, team: Team) -> Decimal:
     """Actual cost where known, the estimate for jobs still running, nothing for failed ones without a bill."""
-    total = Job.objects.filter(team=team, created_at__gte=_month_start()).aggregate(total=Sum(COST))["total"]
+    total = Job.objects.filter(team=team, created_at__gte=month_start()).aggregate(total=Sum(COST))["total"]
     return (total or Decimal("0")).quantize(Decimal("0.01"))
 
 

@@ -1,4 +1,9 @@
+from decimal import Decimal
+
 from django.contrib import admin
+from django.db.models import Count, DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -30,16 +35,40 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+def _spend(**filters: object) -> Coalesce:
+    from generation.models import Job  # noqa: PLC0415
+    from generation.services import COST  # noqa: PLC0415
+
+    total = Job.objects.filter(**filters).order_by().values(next(iter(filters))).annotate(s=Sum(COST)).values("s")
+    return Coalesce(Subquery(total), Value(Decimal("0")), output_field=DecimalField(max_digits=12, decimal_places=2))
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "monthly_budget", "member_count", "created_at"]
+    list_display = ["name", "monthly_budget", "spend_this_month", "member_count", "created_at"]
     search_fields = ["name", "members__username", "members__email"]
     date_hierarchy = "created_at"
     inlines = [MembershipInline]
 
-    @admin.display(description="members")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
+        from generation.services import month_start  # noqa: PLC0415
+
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                month_spend=_spend(team=OuterRef("pk"), created_at__gte=month_start()),
+                members_count=Count("memberships", distinct=True),
+            )
+        )
+
+    @admin.display(description="spent this month", ordering="month_spend")
+    def spend_this_month(self, team: Team) -> str:
+        return f"${team.month_spend:.2f}"
+
+    @admin.display(description="members", ordering="members_count")
     def member_count(self, team: Team) -> int:
-        return team.memberships.count()
+        return team.members_count
 
 
 @admin.register(Membership)
@@ -80,6 +109,7 @@ class VideoProjectAdmin(admin.ModelAdmin):
         "workflow_version",
         "status",
         "aspect_ratio",
+        "total_cost",
         "created_by",
         "updated_at",
         "app_link",
@@ -91,6 +121,13 @@ class VideoProjectAdmin(admin.ModelAdmin):
     list_select_related = ["team", "created_by"]
     readonly_fields = ["created_at", "updated_at", "app_link"]
     inlines = [QuestionInline, ProjectSceneInline, V1SceneInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[VideoProject]:
+        return super().get_queryset(request).annotate(spend=_spend(project=OuterRef("pk")))
+
+    @admin.display(description="total cost", ordering="spend")
+    def total_cost(self, project: VideoProject) -> str:
+        return f"${project.spend:.2f}"
 
     @admin.display(description="app")
     def app_link(self, project: VideoProject) -> str:

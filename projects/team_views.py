@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from generation.services import team_month_spend
 from projects import selectors, services
 from projects.access import membership_for
 from projects.forms import BudgetForm, MemberAddForm, MemberRoleForm, TeamForm, TeamSwitchForm
@@ -54,6 +55,7 @@ def _team_context(membership: Membership, **forms: object) -> dict[str, object]:
         "add_form": forms.get("add_form") or MemberAddForm(),
         "budget_form": forms.get("budget_form") or BudgetForm(initial={"monthly_budget": team.monthly_budget}),
         "rename_form": forms.get("rename_form") or TeamForm(initial={"name": team.name}),
+        "month_spend": team_month_spend(team=team),
     }
 
 
