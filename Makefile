@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint system-deps worker
+.PHONY: run test lint run-deps test-deps worker
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,21 +13,21 @@ $(VENV)/.deps: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
 	touch $@
 
-# Headless Chromium drives the browser tests (Playwright's own browser download
-# does not work everywhere, so the tests use the distribution's build).
-system-deps:
-	@if ! command -v chromium >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "Please install Chromium (Debian/Ubuntu: sudo apt-get install chromium)"; exit 1; fi; \
-	fi
+# espeak-ng speaks for the offline speech provider; headless Chromium drives
+# the browser tests (Playwright's own browser download does not work
+# everywhere, so the tests use the distribution's build).
+run-deps:
+	@bin/ensure-system-packages espeak-ng:espeak-ng
 
-run: $(VENV)/.deps
+test-deps:
+	@bin/ensure-system-packages espeak-ng:espeak-ng chromium:chromium
+
+run: $(VENV)/.deps run-deps
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py ensure_demo --port $(PORT)
 	$(BIN)/daphne -b 127.0.0.1 -p $(PORT) videopipe.asgi:application
 
-test: $(VENV)/.deps system-deps
+test: $(VENV)/.deps test-deps
 	$(BIN)/ruff check .
 	DRAMATIQ_NAMESPACE=videopipe-test $(BIN)/pytest $(PYTEST_ARGS)
 

@@ -30,7 +30,7 @@ from django.utils import timezone
 from generation import ingest, live, registry
 from generation.handlers import handler_for
 from generation.models import ACTIVE, STATUS_RANK, TERMINAL, Job, JobStatus, WebhookDelivery
-from generation.providers import for_provider
+from generation.providers import for_provider, requests
 from generation.providers.base import Completed, OutputFile, ProviderError, RemoteState, Submitted, TransientError
 from projects.models import Team, VideoProject
 
@@ -93,6 +93,10 @@ def jobs_create(*, project: VideoProject, user: AbstractBaseUser | None, specs: 
                 raise ValidationError("That request key belongs to another project.")
             jobs.append(existing)
             continue
+        try:
+            params = requests.normalize(spec.capability, spec.input)
+        except requests.BadRequestError as error:
+            raise ValidationError(str(error)) from None
         model = registry.resolve(spec.capability)
         job = Job(
             team=team,
@@ -102,8 +106,8 @@ def jobs_create(*, project: VideoProject, user: AbstractBaseUser | None, specs: 
             provider=model.provider,
             ai_model=model,
             model_id=model.model_id,
-            input=spec.input,
-            estimated_cost=registry.estimate(model, spec.input),
+            input=params,
+            estimated_cost=registry.estimate(model, params),
             idempotency_key=key,
             max_attempts=settings.JOB_MAX_ATTEMPTS,
             deadline_at=timezone.now() + timedelta(minutes=settings.JOB_DEADLINE_MINUTES),

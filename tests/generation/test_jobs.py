@@ -195,3 +195,35 @@ def test_a_second_worker_does_not_submit_a_job_whose_submit_is_in_flight(project
     assert services._claim(job.pk) is None
     job.refresh_from_db()
     assert job.attempts == 1 and job.status == JobStatus.QUEUED
+
+
+@pytest.mark.parametrize(
+    ("capability", "params", "message"),
+    [
+        ("image", {"prompt": ""}, "prompt: String should have at least 1 character"),
+        ("image", {"prompt": "x", "aspect_ratio": "4:3"}, "aspect_ratio"),
+        ("image", {"prompt": "x", "num_outputs": 9}, "num_outputs"),
+        ("video", {"image": "a.png", "duration": 7}, "duration"),
+        ("refine", {"prompt": "x", "image": "a.png", "strength": 2}, "strength"),
+        ("speech", {"voice": "narrator"}, "text: Field required"),
+        ("music", {"duration": 0}, "duration"),
+        ("text", {"task": "poem"}, "task"),
+        ("image", {"prompt": "x", "secret_flag": True}, "secret_flag: Extra inputs are not permitted"),
+        ("teleport", {}, "Unknown capability"),
+    ],
+)
+def test_it_refuses_bad_input_before_queueing_or_spending(project, owner, capability, params, message):
+    with pytest.raises(ValidationError) as refused:
+        services.job_create(project=project, user=owner, capability=capability, input=params)
+    assert message in refused.value.messages[0]
+    assert not Job.objects.exists()
+
+
+def test_the_sweep_command_reports(project, owner):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("sweep_jobs", stdout=out)
+    assert out.getvalue().strip() == "Sweeper: requeued 0, polled 0, canceled 0, failed 0."

@@ -37,13 +37,14 @@ def test_it_completes_through_signed_webhooks(project, owner, pending_image, via
         "prompt": IMAGE["prompt"],
         "aspect_ratio": "16:9",
         "seed": 42,
+        "num_outputs": 1,
         "output_format": "png",
         "go_fast": True,
     }
     assert prediction.events == ["start", "completed"]
     assert prediction.webhook.endswith("/webhooks/replicate/")
     assert {status for status, _ in via_webhooks.deliveries} == {"processing", "succeeded"}
-    assert WebhookDelivery.objects.filter(job=job).count() == 2
+    wait_for(lambda: WebhookDelivery.objects.filter(job=job).count() == 2, message="both deliveries processed")
     image = ShotImage.objects.get(pk=pending_image.pk)
     assert image.status == GenerationStatus.COMPLETE and image.image.read(4) == b"\x89PNG"
     assert image.metadata["provenance"]["provider"] == "replicate"

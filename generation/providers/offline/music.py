@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import re
 import wave
 from dataclasses import dataclass
 
@@ -40,7 +41,7 @@ MOOD_WORDS = {
 def mood_for(text: str) -> str:
     lowered = text.lower()
     for name, words in MOOD_WORDS.items():
-        if any(w in lowered for w in words):
+        if any(re.search(rf"\b{re.escape(w)}\b", lowered) for w in words):
             return name
     return "calm"
 

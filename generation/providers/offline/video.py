@@ -6,6 +6,7 @@ Three motions, chosen from the motion prompt (or by seed): a slow push-in
 """
 
 import random
+import re
 import tempfile
 from pathlib import Path
 
@@ -20,13 +21,17 @@ RESOLUTIONS = {
 MOTIONS = ("zoom", "pan", "parallax")
 
 
+def _mentions(text: str, words: tuple[str, ...]) -> bool:
+    return any(re.search(rf"\b{re.escape(word)}\b", text) for word in words)
+
+
 def motion_for(prompt: str, seed: int) -> str:
     lowered = prompt.lower()
-    if any(w in lowered for w in ("pan", "track", "slide", "truck", "dolly left", "dolly right")):
+    if _mentions(lowered, ("pan", "panning", "track", "tracking", "slide", "truck", "dolly left", "dolly right")):
         return "pan"
-    if any(w in lowered for w in ("parallax", "depth", "layers", "orbit")):
+    if _mentions(lowered, ("parallax", "depth", "layers", "orbit")):
         return "parallax"
-    if any(w in lowered for w in ("zoom", "push in", "push-in", "dolly in", "close in")):
+    if _mentions(lowered, ("zoom", "push in", "push-in", "dolly in", "close in")):
         return "zoom"
     return MOTIONS[random.Random(seed).randrange(len(MOTIONS))]
 
