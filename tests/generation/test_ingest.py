@@ -169,7 +169,7 @@ class RecordingClient:
 
     sent: list[httpx.Request] = []
 
-    class Stopped(Exception):
+    class StoppedError(Exception):
         pass
 
     def __init__(self, **kwargs) -> None:
@@ -186,7 +186,7 @@ class RecordingClient:
 
     def send(self, request: httpx.Request, **kwargs) -> None:
         RecordingClient.sent.append(request)
-        raise RecordingClient.Stopped
+        raise RecordingClient.StoppedError
 
 
 @pytest.fixture
@@ -294,14 +294,14 @@ def test_it_refuses_a_host_that_does_not_resolve(production_policy, monkeypatch)
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", gone)
-    with pytest.raises(IngestError, match="Cannot resolve cdn.replicate.delivery"):
+    with pytest.raises(IngestError, match=r"Cannot resolve cdn\.replicate\.delivery"):
         ingest.fetch("https://cdn.replicate.delivery/x.png", kind="image")
     assert production_policy == []
 
 
 def test_it_connects_to_the_vetted_address_with_the_real_host_name(production_policy, monkeypatch):
     resolving(monkeypatch, "93.184.215.14")
-    with pytest.raises(RecordingClient.Stopped):
+    with pytest.raises(RecordingClient.StoppedError):
         ingest.fetch("https://cdn.replicate.delivery/abc/out-0.png?x=1", kind="image")
     (request,) = production_policy
     assert str(request.url) == "https://93.184.215.14/abc/out-0.png?x=1"
@@ -311,7 +311,7 @@ def test_it_connects_to_the_vetted_address_with_the_real_host_name(production_po
 
 def test_it_allows_the_delivery_host_itself_and_a_trailing_dot(production_policy, monkeypatch):
     resolving(monkeypatch, "93.184.215.14")
-    with pytest.raises(RecordingClient.Stopped):
+    with pytest.raises(RecordingClient.StoppedError):
         ingest.fetch("https://cdn.replicate.delivery./x.png", kind="image")
     assert len(production_policy) == 1
 
@@ -349,7 +349,7 @@ def test_it_fetches_an_mp4(local_policy, base, media):
 def test_it_refuses_a_video_that_is_asked_for_as_audio_only_when_it_has_no_audio(local_policy, base):
     # The offline clip carries an AAC track, so as audio it is acceptable; the PNG is not.
     assert ingest.fetch(f"{base}/clip.mp4", kind="audio").meta["sample_rate"] == 48000
-    with pytest.raises(IngestError, match="no audio stream|not readable audio"):
+    with pytest.raises(IngestError, match=r"no audio stream|not readable audio"):
         ingest.fetch(f"{base}/still.png", kind="audio")
     assert [p for p in leftovers() if p.stat().st_size == 0] == []
 
@@ -362,7 +362,7 @@ def test_it_refuses_an_html_page_named_png(local_policy, base, requests):
 
 
 def test_it_refuses_a_redirect_to_the_metadata_address(local_policy, base, requests):
-    with pytest.raises(IngestError, match="169.254.169.254 is not an allowed media host"):
+    with pytest.raises(IngestError, match=r"169\.254\.169\.254 is not an allowed media host"):
         ingest.fetch(f"{base}/metadata", kind="image")
     assert requests == ["/metadata"]
     assert leftovers() == []
