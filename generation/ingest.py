@@ -25,6 +25,9 @@ from PIL import Image
 
 MAX_IMAGE_PIXELS = 40_000_000
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+# Demuxer names PyAV reports; anything else (an image pipe, say) is not a clip.
+VIDEO_CONTAINERS = {"mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm"}
+AUDIO_CONTAINERS = {"wav", "mp3", "ogg", "flac", "aac", "mov", "mp4", "m4a", "matroska", "webm"}
 
 
 class IngestError(Exception):
@@ -178,6 +181,9 @@ def _check_av(path: Path, kind: str) -> Media:
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise IngestError(f"The output is not readable {kind}: {exc}") from exc
     meta: dict = {"duration": duration, "format": fmt}
+    containers = VIDEO_CONTAINERS if kind == "video" else AUDIO_CONTAINERS
+    if not set(fmt.split(",")) & containers:
+        raise IngestError(f"The output is {fmt}, not a {kind} file.")
     if kind == "video":
         meta |= {
             "width": stream.codec_context.width,

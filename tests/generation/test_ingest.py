@@ -487,3 +487,13 @@ def test_it_refuses_audio_without_an_audio_stream_and_video_without_a_video_stre
     with pytest.raises(IngestError, match="not readable audio"):
         ingest.from_bytes(b"<html>certainly not audio</html>" * 20, kind="audio")
     assert leftovers() == []
+
+
+def test_it_refuses_a_still_image_offered_as_video(tmp_path):
+    from generation.ingest import IngestError, check
+    from generation.providers.offline import image as offline_image
+
+    still = tmp_path / "still.png"
+    offline_image.draw(prompt="x").save(still)
+    with pytest.raises(IngestError, match="not a video file"):
+        check(still, kind="video")

@@ -136,8 +136,8 @@ def script(
 ) -> dict:
     brief_ = brief or {}
     subject = _subject(prompt)
-    count = scene_count or max(2, min(8, round(target_duration / 8)))
-    per_scene = max(3, min(20, round(target_duration / count)))
+    count = scene_count or max(2, min(20, round(target_duration / 8)))
+    per_scene = max(3, min(60, round(target_duration / count)))
     keywords = _keywords(prompt) or ["story"]
     scenes = []
     for i in range(count):
