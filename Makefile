@@ -29,7 +29,8 @@ run: $(VENV)/.deps run-deps
 
 test: $(VENV)/.deps test-deps
 	$(BIN)/ruff check .
-	DRAMATIQ_NAMESPACE=videopipe-test $(BIN)/pytest $(PYTEST_ARGS)
+	# Worker threads in tests must not keep database connections past their message.
+	DRAMATIQ_NAMESPACE=videopipe-test DB_CONN_MAX_AGE=0 $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.deps
 	$(BIN)/ruff check .

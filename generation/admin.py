@@ -64,6 +64,8 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.display(description="app")
     def app_link(self, job: Job) -> str:
+        if job.project is None:
+            return "project deleted"
         return format_html(
             '<a href="{}" target="_blank" rel="noopener">Open project</a>', job.project.get_absolute_url()
         )

@@ -46,7 +46,7 @@ def push(project_id: int, html: str) -> None:
 
 def job_changed(job_id: int) -> None:
     job = Job.objects.select_related("project__team", "target_type").filter(pk=job_id).first()
-    if job is None:
+    if job is None or job.project is None:
         return
     throttle = settings.LIVE_PROGRESS_THROTTLE_SECONDS
     if job.status == JobStatus.PROCESSING and throttle and not cache.add(f"live-job-{job_id}", 1, timeout=throttle):

@@ -114,7 +114,10 @@ ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.SUBMITTED, JobStatus.PROCESSING}
 
 class Job(models.Model):
     team = models.ForeignKey("projects.Team", on_delete=models.CASCADE, related_name="jobs")
-    project = models.ForeignKey("projects.VideoProject", on_delete=models.CASCADE, related_name="jobs")
+    # SET_NULL: the ledger outlives deleted projects, so the month's spend stays true.
+    project = models.ForeignKey(
+        "projects.VideoProject", on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -232,6 +232,11 @@ def job_run(*, job_id: int) -> None:
     if job is None:
         return
     provider = for_provider(job.provider)
+    if getattr(provider, "synchronous", False):
+        # The work happens inside this call: show it as processing while it runs.
+        with transaction.atomic():
+            if _advance(job, JobStatus.PROCESSING, started_at=job.started_at or timezone.now()):
+                _mirror_progress(job)
     try:
         result = provider.start(job)
     except TransientError as exc:
@@ -437,11 +442,27 @@ def job_cancel(*, job: Job, reason: str = "Canceled by a user.") -> bool:
     return moved
 
 
+def jobs_cancel_for(cascade: dict[type[models.Model], list[int]], *, reason: str) -> int:
+    """Cancel the running jobs whose product is among the rows about to be deleted, so nothing more is spent."""
+    targets = Q()
+    for model, pks in cascade.items():
+        if pks:
+            targets |= Q(target_type=ContentType.objects.get_for_model(model), target_id__in=pks)
+    projects = cascade.get(VideoProject, [])
+    if projects:
+        targets |= Q(project_id__in=projects)
+    if not targets:
+        return 0
+    return sum(job_cancel(job=job, reason=reason) for job in Job.objects.filter(targets, status__in=ACTIVE))
+
+
 @transaction.atomic
 def job_retry(*, job: Job) -> Job:
     """Start a failed or canceled job again as a new job (the old row stays as the record)."""
     if job.status not in (JobStatus.FAILED, JobStatus.CANCELED):
         raise ValidationError("Only a failed or canceled job can be retried.")
+    if job.project is None:
+        raise ValidationError("Its project was deleted; there is nothing to retry it for.")
     retry_key = f"{job.idempotency_key}:retry:{uuid.uuid4().hex[:8]}"
     return job_create(
         project=job.project,
@@ -526,10 +547,17 @@ def sweep() -> SweepReport:
         run_job.send(pk)
         report.requeued += 1
     stalled = Job.objects.filter(status__in=[JobStatus.SUBMITTED, JobStatus.PROCESSING], updated_at__lt=quiet)
-    for pk, prediction_id in stalled.values_list("pk", "prediction_id"):
+    for pk, prediction_id, provider, started in stalled.values_list(
+        "pk", "prediction_id", "provider", "attempt_started_at"
+    ):
         if prediction_id:
             poll_job.send(pk)
             report.polled += 1
+        elif getattr(for_provider(provider), "synchronous", False):
+            # A worker died while making it here; once its lease runs out, make it again.
+            if started is None or started < lease:
+                run_job.send(pk)
+                report.requeued += 1
         else:
             job_fail(job=Job.objects.get(pk=pk), error="Submitted without a prediction id: cannot be tracked.")
             report.failed += 1

@@ -32,7 +32,7 @@ from projects.models import (
     WorkflowVersion,
 )
 from projects.tasks import delete_stored_files
-from videopipe.media import stored_files_of
+from videopipe.media import cascade_of, stored_files_of
 
 User = get_user_model()
 
@@ -42,7 +42,12 @@ _RENUMBER_OFFSET = 1_000_000
 
 
 def _delete_with_files(obj: models.Model) -> None:
-    names = stored_files_of([obj])
+    """Delete obj and its children; stop the work still running for them; remove their files after commit."""
+    from generation.services import jobs_cancel_for  # noqa: PLC0415 - generation builds on projects
+
+    cascade = cascade_of([obj])
+    names = stored_files_of(cascade)
+    jobs_cancel_for(cascade, reason="What it was making was deleted.")
     obj.delete()
     if names:
         transaction.on_commit(lambda: delete_stored_files.send(names))

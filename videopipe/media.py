@@ -25,22 +25,28 @@ def _file_fields(model: type[Model]) -> list[FileField]:
     return [f for f in model._meta.concrete_fields if isinstance(f, FileField)]
 
 
-def stored_files_of(objs: Iterable[Model]) -> list[str]:
-    """Every stored file name of objs and of everything their deletion cascades to."""
+def cascade_of(objs: Iterable[Model]) -> dict[type[Model], list[int]]:
+    """The primary keys, per model, of objs and of everything their deletion cascades to."""
     objs = list(objs)
     if not objs:
-        return []
+        return {}
     collector = Collector(using=router.db_for_write(type(objs[0])))
     collector.collect(objs)
-    names: list[str] = []
+    found: dict[type[Model], list[int]] = {}
     for model, instances in collector.data.items():
-        fields = _file_fields(model)
-        for instance in instances:
-            names.extend(getattr(instance, f.attname).name for f in fields if getattr(instance, f.attname))
+        found.setdefault(model, []).extend(instance.pk for instance in instances)
     for queryset in collector.fast_deletes:
-        fields = _file_fields(queryset.model)
-        if fields:
-            for row in queryset.values_list(*(f.attname for f in fields)):
+        found.setdefault(queryset.model, []).extend(queryset.values_list("pk", flat=True))
+    return found
+
+
+def stored_files_of(cascade: dict[type[Model], list[int]]) -> list[str]:
+    """Every stored file name of the rows in cascade (see cascade_of)."""
+    names: list[str] = []
+    for model, pks in cascade.items():
+        fields = _file_fields(model)
+        if fields and pks:
+            for row in model._base_manager.filter(pk__in=pks).values_list(*(f.attname for f in fields)):
                 names.extend(name for name in row if name)
     return names
 

@@ -42,6 +42,7 @@ class InvalidOutputError(TransientError):
 
 class OpenAIProvider:
     name = "openai"
+    synchronous = True  # answers within the call
 
     def __init__(self) -> None:
         self.client = openai.OpenAI(

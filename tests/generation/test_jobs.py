@@ -103,7 +103,7 @@ def test_it_records_a_retryable_failure_visibly_and_gives_up_at_the_cap(project,
     job.save()
     services.job_run(job_id=job.pk)
     job.refresh_from_db()
-    assert job.status == JobStatus.QUEUED and job.attempts == 1
+    assert job.status == JobStatus.PROCESSING and job.attempts == 1  # not final: waiting for its next attempt
     assert "Attempt 1 of 2 failed: provider overloaded. Retrying in" in job.error
     assert job.next_attempt_at > timezone.now()
     Job.objects.filter(pk=job.pk).update(next_attempt_at=timezone.now())
@@ -177,7 +177,7 @@ def test_the_sweeper_requeues_polls_fails_and_cancels(project, owner, broker, se
     fresh = services.job_create(project=project, user=owner, capability="image", input=IMAGE)
     Job.objects.filter(pk=lost.pk).update(updated_at=old)
     Job.objects.filter(pk=quiet.pk).update(status="submitted", prediction_id="p-quiet", updated_at=old)
-    Job.objects.filter(pk=orphan.pk).update(status="submitted", updated_at=old)
+    Job.objects.filter(pk=orphan.pk).update(status="submitted", provider="replicate", updated_at=old)
     Job.objects.filter(pk=late.pk).update(deadline_at=old)
     sent.clear()
     report = services.sweep()
@@ -227,3 +227,69 @@ def test_the_sweep_command_reports(project, owner):
     out = StringIO()
     call_command("sweep_jobs", stdout=out)
     assert out.getvalue().strip() == "Sweeper: requeued 0, polled 0, canceled 0, failed 0."
+
+
+def test_deleting_what_a_job_makes_cancels_the_job(settings, project, owner, pending_image):
+    settings.REPLICATE_API_TOKEN = "r8_x"
+    from projects import services as project_services
+
+    job = services.job_create(
+        project=project, user=owner, capability="video", input={"image": "a.png"}, target=pending_image
+    )
+    other = services.job_create(project=project, user=owner, capability="video", input={"image": "b.png"})
+    project_services.shot_delete(shot=pending_image.shot)
+    job.refresh_from_db()
+    other.refresh_from_db()
+    assert job.status == JobStatus.CANCELED and job.error == "What it was making was deleted."
+    assert other.status == JobStatus.QUEUED
+
+
+def test_deleting_a_project_cancels_its_jobs_but_keeps_the_ledger(settings, project, owner, team):
+    settings.REPLICATE_API_TOKEN = "r8_x"
+    from projects import services as project_services
+
+    done = services.job_create(project=project, user=owner, capability="video", input={"image": "a.png"})
+    services.job_complete(job_id=done.pk, result=Completed())
+    running = services.job_create(project=project, user=owner, capability="video", input={"image": "b.png"})
+    project_services.project_delete(project=project)
+    done.refresh_from_db()
+    running.refresh_from_db()
+    assert done.project is None and done.status == JobStatus.SUCCEEDED
+    assert running.status == JobStatus.CANCELED
+    # What was spent stays spent: deleting a project does not refill the budget.
+    assert services.team_month_spend(team=team) == Decimal("0.34")
+
+
+def test_an_offline_job_shows_processing_while_it_runs(project, owner, pending_image, monkeypatch):
+    from generation.providers.offline.provider import OfflineProvider
+
+    seen = {}
+    real = OfflineProvider._image
+
+    def watching(self, params):
+        seen["job"] = Job.objects.get(pk=job.pk).status
+        seen["tile"] = ShotImage.objects.get(pk=pending_image.pk).status
+        return real(self, params)
+
+    monkeypatch.setattr(OfflineProvider, "_image", watching)
+    job = services.job_create(project=project, user=owner, capability="image", input=IMAGE, target=pending_image)
+    services.job_run(job_id=job.pk)
+    assert seen == {"job": JobStatus.PROCESSING, "tile": GenerationStatus.PROCESSING}
+    assert Job.objects.get(pk=job.pk).status == JobStatus.SUCCEEDED
+
+
+def test_the_sweeper_reruns_an_offline_job_whose_worker_died(project, owner, settings, monkeypatch):
+    settings.SWEEP_QUIET_SECONDS = 5
+    settings.JOB_SUBMIT_LEASE_SECONDS = 5
+    from generation import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.run_job, "send", sent.append)
+    job = services.job_create(project=project, user=owner, capability="image", input=IMAGE)
+    old = timezone.now() - timedelta(minutes=5)
+    Job.objects.filter(pk=job.pk).update(status="processing", attempt_started_at=old, updated_at=old, attempts=1)
+    sent.clear()
+    assert services.sweep().requeued == 1 and sent == [job.pk]
+    services.job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and job.attempts == 2

@@ -17,6 +17,7 @@ TEXT_TASKS = {"questions": text.questions, "brief": text.brief, "script": text.s
 
 class OfflineProvider:
     name = "offline"
+    synchronous = True  # answers within the call
 
     def start(self, job: "Job") -> Completed:
         params = job.input
