@@ -5,7 +5,7 @@ output. Jobs without a target (text) keep their result in Job.output.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.core.files import File
@@ -23,8 +23,8 @@ class Handler:
     on_progress: Callable[[models.Model, "Job"], None]
     on_success: Callable[[models.Model, "Job", list["Media"]], None]
     on_failure: Callable[[models.Model, "Job"], None]
-    # Other jobs' statuses are not mirrored on these fields.
-    fields: list[str] = field(default_factory=list)
+    # False for jobs whose product is data (text), not a file.
+    expects_files: bool = True
 
 
 HANDLERS: dict[str, Handler] = {}

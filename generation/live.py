@@ -19,8 +19,8 @@ from generation.models import Job, JobStatus
 
 logger = logging.getLogger(__name__)
 
-# Target model label -> a function rendering that object's own fragment (registered by the stage apps).
-TARGET_FRAGMENTS: dict[str, Callable[[models.Model], str]] = {}
+# Target model label -> a function rendering that object's fragments for a job change (registered by the stage apps).
+TARGET_FRAGMENTS: dict[str, Callable[[models.Model, Job], str]] = {}
 
 
 def group_name(project_id: int) -> str:
@@ -54,5 +54,5 @@ def job_changed(job_id: int) -> None:
     parts = [activity_html(job.project)]
     target = job.target
     if target is not None and (render := TARGET_FRAGMENTS.get(target._meta.label_lower)):
-        parts.append(render(target))
+        parts.append(render(target, job))
     push(job.project_id, "\n".join(parts))

@@ -398,7 +398,7 @@ def _finish(job_id: int, result: Completed, media: list[ingest.Media]) -> bool:
         return False  # a concurrent delivery finished it first: one asset, not two
     target = _target(job)
     handler = handler_for(target) if target else None
-    if target is not None and handler and not media:
+    if target is not None and handler and handler.expects_files and not media:
         return job_fail(job=job, error="The provider finished without producing a file.")
     actual = result.actual_cost
     if actual is None and job.ai_model:

@@ -15,6 +15,7 @@ from projects.models import (
     SceneShot,
     ShotImage,
     StoryboardSelection,
+    StoryElement,
     Team,
     VideoClip,
     VideoProject,
@@ -81,6 +82,21 @@ class MembershipAdmin(admin.ModelAdmin):
     list_select_related = ["user", "team"]
 
 
+class StoryElementInline(admin.TabularInline):
+    model = StoryElement
+    extra = 0
+    fields = ["kind", "name", "description", "order"]
+
+
+@admin.register(StoryElement)
+class StoryElementAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "project", "order"]
+    list_filter = ["kind"]
+    search_fields = ["name", "description", "project__title"]
+    autocomplete_fields = ["project"]
+    list_select_related = ["project"]
+
+
 class QuestionInline(admin.TabularInline):
     model = ClarifyingQuestion
     extra = 0
@@ -120,7 +136,7 @@ class VideoProjectAdmin(admin.ModelAdmin):
     autocomplete_fields = ["team", "created_by"]
     list_select_related = ["team", "created_by"]
     readonly_fields = ["created_at", "updated_at", "app_link"]
-    inlines = [QuestionInline, ProjectSceneInline, V1SceneInline]
+    inlines = [QuestionInline, StoryElementInline, ProjectSceneInline, V1SceneInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[VideoProject]:
         return super().get_queryset(request).annotate(spend=_spend(project=OuterRef("pk")))

@@ -7,4 +7,4 @@ class ProjectsConfig(AppConfig):
 
     def ready(self) -> None:
         # Declares the actors so services can enqueue them.
-        from projects import tasks  # noqa: F401, PLC0415
+        from projects import live_fragments, plan_handlers, tasks  # noqa: F401, PLC0415

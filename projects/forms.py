@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
-from projects.models import ProjectStatus, Role, VideoProject, WorkflowVersion
+from projects.models import ElementKind, ProjectScene, ProjectStatus, Role, SceneShot, VideoProject, WorkflowVersion
 
 User = get_user_model()
 
@@ -63,15 +63,6 @@ class ProjectForm(forms.ModelForm):
         return value
 
 
-class BriefForm(ProjectForm):
-    class Meta(ProjectForm.Meta):
-        fields = [f for f in ProjectForm.Meta.fields if f != "workflow_version"]
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        del self.fields["workflow_version"]
-
-
 class DashboardFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, label="Search")
     status = forms.ChoiceField(required=False, choices=[("", "All statuses"), *ProjectStatus.choices])
@@ -98,3 +89,100 @@ class BudgetForm(forms.Form):
     monthly_budget = forms.DecimalField(
         label="Monthly budget (USD)", min_value=Decimal("0"), max_value=Decimal("99999999"), decimal_places=2
     )
+
+
+class PromptForm(forms.ModelForm):
+    """The Plan page's first section, saved as the user types."""
+
+    class Meta:
+        model = VideoProject
+        fields = ["title", "prompt", "prompt_planner_data", "aspect_ratio", "target_duration", "style_preset"]
+        widgets = ProjectForm.Meta.widgets
+        help_texts = ProjectForm.Meta.help_texts
+
+    def clean_target_duration(self) -> int:
+        return ProjectForm.clean_target_duration(self)
+
+
+class AnswerForm(forms.Form):
+    """A suggested answer (radio) or the user's own words, which win when given."""
+
+    answer = forms.CharField(max_length=2000, required=False)
+    answer_text = forms.CharField(max_length=2000, required=False)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        data["answer"] = (data.get("answer_text") or data.get("answer") or "").strip()
+        return data
+
+
+class BriefTextForm(forms.ModelForm):
+    class Meta:
+        model = VideoProject
+        fields = ["tone", "audience", "style", "pacing", "key_message"]
+        widgets = {"key_message": forms.Textarea(attrs={"rows": 2})}
+
+
+class ElementForm(forms.Form):
+    kind = forms.ChoiceField(choices=ElementKind.choices)
+    name = forms.CharField(max_length=80)
+    description = forms.CharField(label="Visual description", max_length=400, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+ElementFormSet = forms.formset_factory(ElementForm, extra=1, can_delete=True, max_num=16, validate_max=True)
+
+
+class SceneForm(forms.ModelForm):
+    class Meta:
+        model = ProjectScene
+        fields = ["title", "description", "narration", "duration"]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 2}),
+            "narration": forms.Textarea(attrs={"rows": 2}),
+            "duration": forms.NumberInput(attrs={"min": 1, "max": 120}),
+        }
+
+    def clean_duration(self) -> int:
+        value = self.cleaned_data["duration"]
+        if not 1 <= value <= 120:
+            raise forms.ValidationError("A scene lasts 1 to 120 seconds.")
+        return value
+
+
+class ShotForm(forms.ModelForm):
+    class Meta:
+        model = SceneShot
+        fields = ["description", "framing", "initial_prompt"]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 2}),
+            "initial_prompt": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def clean_description(self) -> str:
+        value = self.cleaned_data["description"].strip()
+        if not value:
+            raise forms.ValidationError("Describe the shot.")
+        return value
+
+
+class OrderForm(forms.Form):
+    """A new order as the complete list of ids, first to last."""
+
+    ids = forms.CharField(max_length=5000)
+
+    def clean_ids(self) -> list[int]:
+        try:
+            ids = [int(part) for part in self.cleaned_data["ids"].split(",") if part.strip()]
+        except ValueError:
+            raise forms.ValidationError("The order must be a list of ids.") from None
+        if not ids or len(ids) != len(set(ids)):
+            raise forms.ValidationError("The order must list each item once.")
+        return ids
+
+
+class MoveForm(forms.Form):
+    direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")])
+
+    @property
+    def offset(self) -> int:
+        return -1 if self.cleaned_data["direction"] == "up" else 1

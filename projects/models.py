@@ -108,6 +108,30 @@ class AspectRatio(models.TextChoices):
     SQUARE = "1:1", "1:1 square"
 
 
+class StylePreset(models.TextChoices):
+    NONE = "", "No preset"
+    CINEMATIC = "cinematic", "Cinematic"
+    DOCUMENTARY = "documentary", "Documentary"
+    ANIME = "anime", "Anime"
+    WATERCOLOR = "watercolor", "Watercolor"
+    RENDER_3D = "3d-render", "3D render"
+    MINIMAL = "minimal", "Minimal, clean"
+    NOIR = "noir", "Film noir"
+    VINTAGE = "vintage-film", "Vintage film"
+
+
+STYLE_PROMPTS = {
+    StylePreset.CINEMATIC: "cinematic lighting, anamorphic lens, shallow depth of field",
+    StylePreset.DOCUMENTARY: "documentary photography, natural light, handheld",
+    StylePreset.ANIME: "anime style, cel shading, vibrant colors",
+    StylePreset.WATERCOLOR: "watercolor illustration, soft edges, paper texture",
+    StylePreset.RENDER_3D: "3D render, global illumination, soft shadows",
+    StylePreset.MINIMAL: "minimal, clean composition, negative space",
+    StylePreset.NOIR: "film noir, black and white, hard shadows",
+    StylePreset.VINTAGE: "vintage 35mm film, grain, faded colors",
+}
+
+
 class VideoProject(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="projects")
     created_by = models.ForeignKey(
@@ -124,6 +148,9 @@ class VideoProject(models.Model):
     tone = models.CharField(max_length=200, blank=True)
     audience = models.CharField(max_length=200, blank=True)
     style = models.CharField(max_length=200, blank=True)
+    style_preset = models.CharField(max_length=20, choices=StylePreset.choices, blank=True)
+    pacing = models.CharField(max_length=200, blank=True)
+    key_message = models.CharField(max_length=400, blank=True)
     aspect_ratio = models.CharField(max_length=4, choices=AspectRatio.choices, default=AspectRatio.LANDSCAPE)
     target_duration = models.PositiveIntegerField("target duration (seconds)", default=30)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -158,6 +185,28 @@ class VideoProject(models.Model):
         return self.workflow_version == WorkflowVersion.V1_LEGACY
 
 
+class ElementKind(models.TextChoices):
+    CHARACTER = "character", "Character"
+    PLACE = "place", "Place"
+
+
+class StoryElement(models.Model):
+    """A recurring character or place of the brief; its description keeps shots consistent."""
+
+    project = models.ForeignKey(VideoProject, on_delete=models.CASCADE, related_name="elements")
+    kind = models.CharField(max_length=10, choices=ElementKind.choices)
+    name = models.CharField(max_length=80)
+    description = models.CharField("visual description", max_length=400)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["project", "kind", "order", "id"]
+        constraints = [models.CheckConstraint(condition=Q(kind__in=ElementKind.values), name="element_kind_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
 class ClarifyingQuestion(models.Model):
     project = models.ForeignKey(VideoProject, on_delete=models.CASCADE, related_name="questions")
     order = models.PositiveSmallIntegerField()
@@ -181,6 +230,7 @@ class ProjectScene(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(max_length=4000, blank=True)
     narration = models.TextField(max_length=4000, blank=True)
+    duration = models.PositiveSmallIntegerField("duration (seconds)", default=5)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -190,6 +240,7 @@ class ProjectScene(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "scene_number"], name="scene_number_unique_per_project"),
             models.CheckConstraint(condition=Q(scene_number__gte=1), name="scene_number_positive"),
+            models.CheckConstraint(condition=Q(duration__gte=1) & Q(duration__lte=120), name="scene_duration_range"),
         ]
 
     def __str__(self) -> str:
@@ -201,7 +252,8 @@ class SceneShot(models.Model):
     scene = models.ForeignKey(ProjectScene, on_delete=models.CASCADE, related_name="shots")
     shot_number = models.PositiveIntegerField()
     description = models.TextField(max_length=4000, blank=True)
-    initial_prompt = models.TextField(max_length=4000, blank=True)
+    framing = models.CharField("framing / camera", max_length=120, blank=True)
+    initial_prompt = models.TextField("image prompt", max_length=4000, blank=True)
     selected_image = models.ForeignKey("ShotImage", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -197,3 +197,38 @@ def memberships_of(user) -> QuerySet[Membership]:  # noqa: ANN001
 
 def team_members(*, team: Team) -> QuerySet[Membership]:
     return Membership.objects.filter(team=team).select_related("user").order_by("user__username")
+
+
+def plan_jobs(*, project: VideoProject) -> dict[str, object]:
+    """The latest text job of each plan task, for the page's drafting status."""
+    from generation.models import Job  # noqa: PLC0415
+
+    latest: dict[str, object] = {}
+    for job in Job.objects.filter(project=project, capability="text", target_type__model="videoproject").order_by(
+        "-created_at", "-id"
+    )[:30]:
+        latest.setdefault(job.input.get("task"), job)
+    return latest
+
+
+def scene_jobs(*, project: VideoProject) -> dict[int, object]:
+    """The latest shots redraft job of each scene."""
+    from generation.models import Job  # noqa: PLC0415
+
+    latest: dict[int, object] = {}
+    for job in Job.objects.filter(project=project, capability="text", target_type__model="projectscene").order_by(
+        "-created_at", "-id"
+    )[:100]:
+        latest.setdefault(job.target_id, job)
+    return latest
+
+
+def scenes_for_setup(*, project: VideoProject) -> list[ProjectScene]:
+    """Scenes in order with .shots_list and the counts a delete confirmation states."""
+    shots = SceneShot.objects.order_by("shot_number").annotate(image_count=Count("images", distinct=True))
+    return list(
+        ProjectScene.objects.filter(project=project)
+        .order_by("scene_number")
+        .annotate(image_count=Count("images", distinct=True))
+        .prefetch_related(Prefetch("shots", queryset=shots, to_attr="shots_list"))
+    )

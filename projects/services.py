@@ -8,6 +8,7 @@ concurrent reorders or inserts serialize instead of colliding.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -16,9 +17,11 @@ from django.db import models, transaction
 from django.db.models import F, Max, Q
 
 from projects.models import (
+    STYLE_PROMPTS,
     V1_STATUSES,
     V2_STATUSES,
     VARIANTS_PER_ITERATION,
+    ClarifyingQuestion,
     GenerationStatus,
     Membership,
     ProjectScene,
@@ -27,11 +30,15 @@ from projects.models import (
     SceneShot,
     ShotImage,
     StoryboardSelection,
+    StoryElement,
     Team,
     VideoProject,
     WorkflowVersion,
 )
 from projects.tasks import delete_stored_files
+
+if TYPE_CHECKING:
+    from generation.models import Job
 from videopipe.media import cascade_of, stored_files_of
 
 User = get_user_model()
@@ -242,14 +249,25 @@ class ShotSpec:
 
 @transaction.atomic
 def scene_create(
-    *, project: VideoProject, title: str, description: str = "", narration: str = "", position: int | None = None
+    *,
+    project: VideoProject,
+    title: str,
+    description: str = "",
+    narration: str = "",
+    duration: int = 5,
+    position: int | None = None,
 ) -> ProjectScene:
     _lock(VideoProject, project.pk)
     siblings = ProjectScene.objects.filter(project=project)
     number = _insert_position(position, siblings.count())
     siblings.filter(scene_number__gte=number).update(scene_number=F("scene_number") + _RENUMBER_OFFSET)
     scene = ProjectScene(
-        project=project, scene_number=number, title=title, description=description, narration=narration
+        project=project,
+        scene_number=number,
+        title=title,
+        description=description,
+        narration=narration,
+        duration=duration,
     )
     scene.full_clean(exclude=["scene_number"], validate_constraints=False)
     scene.save()
@@ -283,7 +301,7 @@ def scene_create_with_shots(
     return scene
 
 
-_SCENE_EDITABLE = {"title", "description", "narration"}
+_SCENE_EDITABLE = {"title", "description", "narration", "duration"}
 
 
 @transaction.atomic
@@ -342,7 +360,7 @@ def scene_delete(*, scene: ProjectScene) -> None:
 
 @transaction.atomic
 def shot_create(
-    *, scene: ProjectScene, description: str, initial_prompt: str = "", position: int | None = None
+    *, scene: ProjectScene, description: str, initial_prompt: str = "", framing: str = "", position: int | None = None
 ) -> SceneShot:
     _lock(ProjectScene, scene.pk)
     siblings = SceneShot.objects.filter(scene=scene)
@@ -354,6 +372,7 @@ def shot_create(
         shot_number=number,
         description=description,
         initial_prompt=initial_prompt,
+        framing=framing,
     )
     shot.full_clean(exclude=["shot_number"], validate_constraints=False)
     shot.save()
@@ -367,7 +386,7 @@ def shot_create(
     return shot
 
 
-_SHOT_EDITABLE = {"description", "initial_prompt"}
+_SHOT_EDITABLE = {"description", "initial_prompt", "framing"}
 
 
 @transaction.atomic
@@ -520,3 +539,223 @@ def selection_set_animation(
         fields.append("prediction_id")
     selection.save(update_fields=fields)
     return selection
+
+
+# The Plan stage --------------------------------------------------------------
+# Questions, brief and script are drafted by the text provider as jobs whose
+# target is the project (or the scene, for a shots redraft); the handlers in
+# projects/plan_handlers.py apply a finished job through the *_apply services
+# below. A failed draft changes nothing: the earlier plan stays as it was.
+
+PLAN_TASKS = ("questions", "brief", "script")
+
+
+def _plan_job(*, project: VideoProject, user: AbstractBaseUser, task: str, params: dict, target: models.Model) -> "Job":
+    from generation.models import ACTIVE, Job  # noqa: PLC0415
+    from generation.services import job_create  # noqa: PLC0415
+
+    running = Job.objects.filter(
+        project=project,
+        capability="text",
+        input__task=task,
+        status__in=ACTIVE,
+        target_id=target.pk,
+        target_type__model=target._meta.model_name,
+    ).first()
+    if running:
+        return running  # a second click while drafting is the same request
+    return job_create(project=project, user=user, capability="text", input={"task": task, **params}, target=target)
+
+
+def _brief_of(project: VideoProject) -> dict:
+    elements = list(project.elements.order_by("kind", "order", "pk"))
+    return {
+        "tone": project.tone,
+        "audience": project.audience,
+        "style": ", ".join(filter(None, [project.style, STYLE_PROMPTS.get(project.style_preset, "")])),
+        "pacing": project.pacing,
+        "key_message": project.key_message,
+        "characters": [{"name": e.name, "description": e.description} for e in elements if e.kind == "character"],
+        "places": [{"name": e.name, "description": e.description} for e in elements if e.kind == "place"],
+    }
+
+
+def questions_request(*, project: VideoProject, user: AbstractBaseUser) -> "Job":
+    return _plan_job(
+        project=project,
+        user=user,
+        task="questions",
+        params={"prompt": project.prompt, "brain_dump": project.prompt_planner_data},
+        target=project,
+    )
+
+
+def brief_request(*, project: VideoProject, user: AbstractBaseUser) -> "Job":
+    answers = [
+        {"question": q.question, "answer": q.answer}
+        for q in ClarifyingQuestion.objects.filter(project=project).exclude(answer="").order_by("order")
+    ]
+    return _plan_job(
+        project=project,
+        user=user,
+        task="brief",
+        params={"prompt": project.prompt, "brain_dump": project.prompt_planner_data, "answers": answers},
+        target=project,
+    )
+
+
+def script_request(*, project: VideoProject, user: AbstractBaseUser) -> "Job":
+    return _plan_job(
+        project=project,
+        user=user,
+        task="script",
+        params={"prompt": project.prompt, "brief": _brief_of(project), "target_duration": project.target_duration},
+        target=project,
+    )
+
+
+def shots_redraft_request(*, scene: ProjectScene, user: AbstractBaseUser) -> "Job":
+    params = {
+        "scene": {"title": scene.title, "description": scene.description, "narration": scene.narration},
+        "brief": _brief_of(scene.project),
+    }
+    return _plan_job(project=scene.project, user=user, task="shots", params=params, target=scene)
+
+
+@transaction.atomic
+def questions_apply(*, project: VideoProject, result: dict) -> list[ClarifyingQuestion]:
+    """New questions replace the unanswered ones; answered questions and their answers stay."""
+    ClarifyingQuestion.objects.filter(project=project, answer="").delete()
+    kept = ClarifyingQuestion.objects.filter(project=project).aggregate(n=Max("order"))["n"] or 0
+    return ClarifyingQuestion.objects.bulk_create(
+        [
+            ClarifyingQuestion(
+                project=project,
+                order=kept + n,
+                question=item["question"][:500],
+                suggested_answers=[str(a)[:200] for a in item["suggested_answers"]][:5],
+            )
+            for n, item in enumerate(result["questions"], start=1)
+        ]
+    )
+
+
+@transaction.atomic
+def question_answer(*, question: ClarifyingQuestion, answer: str) -> ClarifyingQuestion:
+    question.answer = answer.strip()
+    question.full_clean()
+    question.save(update_fields=["answer", "updated_at"])
+    project_touch(project=question.project)
+    return question
+
+
+@dataclass(frozen=True)
+class ElementSpec:
+    kind: str
+    name: str
+    description: str
+
+
+@transaction.atomic
+def brief_update(
+    *, project: VideoProject, elements: Sequence[ElementSpec] | None = None, **fields: object
+) -> VideoProject:
+    """Save the brief's fields and, when given, replace its recurring characters and places."""
+    allowed = {"tone", "audience", "style", "pacing", "key_message", "style_preset"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"Not part of the brief: {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        setattr(project, name, value)
+    project.full_clean()
+    project.save(update_fields=[*fields, "updated_at"])
+    if elements is not None:
+        StoryElement.objects.filter(project=project).delete()
+        StoryElement.objects.bulk_create(
+            [
+                StoryElement(project=project, kind=e.kind, name=e.name[:80], description=e.description[:400], order=n)
+                for n, e in enumerate(elements)
+            ]
+        )
+    return project
+
+
+def brief_apply(*, project: VideoProject, result: dict) -> VideoProject:
+    elements = [ElementSpec("character", c["name"], c["description"]) for c in result.get("characters", [])]
+    elements += [ElementSpec("place", p["name"], p["description"]) for p in result.get("places", [])]
+    fields = {
+        name: str(result.get(name, ""))[: VideoProject._meta.get_field(name).max_length]
+        for name in ("tone", "audience", "style", "pacing", "key_message")
+    }
+    return brief_update(project=project, elements=elements, **fields)
+
+
+def compose_image_prompt(project: VideoProject, prompt: str) -> str:
+    """The shot's prompt plus the project's style preset, once."""
+    style = STYLE_PROMPTS.get(project.style_preset, "")
+    if style and style.lower() not in prompt.lower():
+        prompt = f"{prompt}, {style}" if prompt else style
+    return prompt[:4000]
+
+
+def _shot_specs(project: VideoProject, shots: Sequence[dict]) -> list[SceneShot]:
+    return [
+        SceneShot(
+            project=project,
+            shot_number=n,
+            description=shot["description"][:4000],
+            framing=shot.get("framing", "")[:120],
+            initial_prompt=compose_image_prompt(project, shot["image_prompt"]),
+        )
+        for n, shot in enumerate(shots, start=1)
+    ]
+
+
+@transaction.atomic
+def script_apply(*, project: VideoProject, result: dict) -> list[ProjectScene]:
+    """Replace the plan with the drafted script and move the project on to scenes setup."""
+    project = _lock(VideoProject, project.pk)
+    for scene in ProjectScene.objects.filter(project=project):
+        _delete_with_files(scene)
+    scenes = []
+    for number, item in enumerate(result["scenes"], start=1):
+        scene = ProjectScene.objects.create(
+            project=project,
+            scene_number=number,
+            title=item["title"][:200],
+            description=item.get("description", "")[:4000],
+            narration=item.get("narration", "")[:4000],
+            duration=max(1, min(120, int(item.get("duration", 5)))),
+        )
+        shots = _shot_specs(project, item["shots"])
+        for shot in shots:
+            shot.scene = scene
+        SceneShot.objects.bulk_create(shots)
+        scenes.append(scene)
+    if project.status == ProjectStatus.PROMPT_PLANNING:
+        project_set_status(project=project, status=ProjectStatus.SCENES_SETUP)
+    project_touch(project=project)
+    return scenes
+
+
+@transaction.atomic
+def shots_apply(*, scene: ProjectScene, result: dict) -> list[SceneShot]:
+    """Replace one scene's shots with a redraft."""
+    scene = _lock(ProjectScene, scene.pk)
+    for shot in SceneShot.objects.filter(scene=scene):
+        _delete_with_files(shot)
+    shots = _shot_specs(scene.project, result["shots"])
+    for shot in shots:
+        shot.scene = scene
+    created = SceneShot.objects.bulk_create(shots)
+    project_touch(project=scene.project)
+    return created
+
+
+@transaction.atomic
+def project_start_iteration(*, project: VideoProject) -> VideoProject:
+    if not SceneShot.objects.filter(project=project).exists():
+        raise ValidationError("Add at least one shot before moving on to image iteration.")
+    if ProjectStatus(project.status) in (ProjectStatus.PROMPT_PLANNING, ProjectStatus.SCENES_SETUP):
+        project_set_status(project=project, status=ProjectStatus.SHOT_ITERATION)
+    return project

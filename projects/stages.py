@@ -15,7 +15,7 @@ class Stage:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("plan", "Plan", "Prompt, clarifying questions, the brief, and a script of scenes and shots."),
+    Stage("plan", "Plan", "Prompt, clarifying questions, the brief, and a script of scenes and shots.", "project_plan"),
     Stage("iterate", "Iterate", "Six image variants per shot, img2img refinement, favorites and the master image."),
     Stage("storyboard", "Storyboard", "Every master image in order, and image-to-video animation per shot."),
     Stage("review", "Review", "Preview each animated segment; approve, reject or regenerate it."),

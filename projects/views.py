@@ -4,12 +4,12 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from generation.selectors import activity_context
 from projects import selectors, services
 from projects.access import can_edit, project_for
-from projects.forms import BriefForm, DashboardFilterForm, ProjectForm
+from projects.forms import DashboardFilterForm, ProjectForm
 from projects.models import Role, Scene, ShotImage
 from projects.stages import STAGE_BY_SLUG, STAGES, stage_url
 from projects.workspace import current_membership
@@ -58,21 +58,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
 @require_GET
 def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id)
-    return render(request, "projects/project_detail.html", _detail_context(project, BriefForm(instance=project)))
-
-
-@login_required
-@require_POST
-def project_edit(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = project_for(request, project_id, minimum=Role.EDITOR)
-    form = BriefForm(request.POST, instance=project)
-    if form.is_valid():
-        services.project_update(project=project, **form.cleaned_data)
-        messages.success(request, "Brief saved.")
-        return redirect(project)
-    # The form keeps what was typed; the page header shows what is saved.
-    project.refresh_from_db()
-    return render(request, "projects/project_detail.html", _detail_context(project, form), status=400)
+    return render(request, "projects/project_detail.html", _detail_context(project))
 
 
 @login_required
@@ -99,7 +85,7 @@ def project_stage(request: HttpRequest, project_id: int, stage: str) -> HttpResp
     project = project_for(request, project_id)
     if stage not in STAGE_BY_SLUG:
         raise Http404("No such stage.")
-    context = {"project": project, "stage": STAGE_BY_SLUG[stage], **_stage_context(project, current=stage)}
+    context = {"project": project, "stage": STAGE_BY_SLUG[stage], **stage_context(project, current=stage)}
     return render(request, "projects/project_stage.html", context)
 
 
@@ -113,25 +99,24 @@ def shot_image_file(request: HttpRequest, project_id: int, image_id: int) -> Htt
 
 @login_required
 @require_GET
-def v1_scene_image_file(request: HttpRequest, project_id: int, scene_id: int) -> HttpResponse:
+def v1_scene_image_file(request: HttpRequest, project_id: int, v1_scene_id: int) -> HttpResponse:
     project = project_for(request, project_id)
-    scene = get_object_or_404(Scene.objects.exclude(image=""), pk=scene_id, project=project)
+    scene = get_object_or_404(Scene.objects.exclude(image=""), pk=v1_scene_id, project=project)
     return serve_file(request, scene.image)
 
 
-def _detail_context(project, brief_form: BriefForm) -> dict[str, object]:  # noqa: ANN001
+def _detail_context(project) -> dict[str, object]:  # noqa: ANN001
     return {
         "project": project,
         "progress": selectors.project_progress(project=project),
         "scenes": selectors.scenes_with_shots(project=project),
         "v1_scenes": list(Scene.objects.filter(project=project).order_by("scene_number")) if project.is_quick else [],
-        "brief_form": brief_form,
         **activity_context(project),
-        **_stage_context(project, current="overview"),
+        **stage_context(project, current="overview"),
     }
 
 
-def _stage_context(project, *, current: str) -> dict[str, object]:  # noqa: ANN001
+def stage_context(project, *, current: str) -> dict[str, object]:  # noqa: ANN001
     stages = [
         {"stage": stage, "url": stage_url(stage, project.pk), "current": stage.slug == current} for stage in STAGES
     ]
@@ -140,6 +125,9 @@ def _stage_context(project, *, current: str) -> dict[str, object]:  # noqa: ANN0
 
 def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     message = str(exception) if exception and str(exception) else "You don't have permission to do that."
+    if getattr(request, "htmx", False):
+        # htmx shows plain-text errors in its toast; a whole page would be swapped nowhere.
+        return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
     return render(request, "403.html", {"message": message}, status=403)
 
 

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from projects import services
-from projects.models import ClarifyingQuestion, Scene, VideoClip
+from projects.models import ClarifyingQuestion, Scene, StoryElement, VideoClip
 from tests.factories import build_tree
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +26,7 @@ def test_it_renders_every_changelist_and_change_page_with_data(staff_client, pro
     services.shot_select_master(shot=shots[0], image=shots[0].images.first())
     scene = Scene.objects.create(project=project, scene_number=1, description="v1")
     VideoClip.objects.create(project=project, scene=scene)
+    StoryElement.objects.create(project=project, kind="place", name="Tokyo", description="neon streets")
     ClarifyingQuestion.objects.create(
         project=project, order=1, question="Who is it for?", suggested_answers=["Travellers"]
     )

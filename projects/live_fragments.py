@@ -1,0 +1,45 @@
+"""What a plan job's progress pushes to open pages: a status line while it runs, the whole section when done.
+
+While a draft runs only its status line is replaced, so nobody's half-typed
+text elsewhere on the page is overwritten.
+"""
+
+from django.template.loader import render_to_string
+
+from generation.live import TARGET_FRAGMENTS
+from generation.models import Job
+from projects.models import ProjectScene, VideoProject
+
+WORKING = {
+    "questions": "Thinking of questions…",
+    "brief": "Writing the brief…",
+    "script": "Drafting scenes and shots…",
+}
+
+
+def _status(job: Job, status_id: str, working: str) -> str:
+    context = {"job": job, "status_id": status_id, "working": working, "oob": True}
+    return render_to_string("projects/_job_status.html", context)
+
+
+def project_fragments(project: VideoProject, job: Job) -> str:
+    from projects.plan_views import plan_context  # noqa: PLC0415 - views import this app's models
+
+    task = job.input.get("task")
+    if task not in WORKING:
+        return ""
+    if not job.is_terminal:
+        return _status(job, f"{task}-status", WORKING[task])
+    return render_to_string(f"projects/plan.html#{task}", {**plan_context(project), "oob": True})
+
+
+def scene_fragments(scene: ProjectScene, job: Job) -> str:
+    from projects.scene_views import scenes_context  # noqa: PLC0415
+
+    if not job.is_terminal:
+        return _status(job, f"redraft-status-{scene.pk}", "Redrafting shots…")
+    return render_to_string("projects/scenes.html#scene-list", {**scenes_context(scene.project), "oob": True})
+
+
+TARGET_FRAGMENTS["projects.videoproject"] = project_fragments
+TARGET_FRAGMENTS["projects.projectscene"] = scene_fragments

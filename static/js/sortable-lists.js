@@ -1,0 +1,23 @@
+// Drag and drop reordering for [data-sortable] lists (SortableJS). The server renumbers
+// and answers with the re-rendered list; the arrow buttons do the same from the keyboard.
+(function () {
+  function bind(root) {
+    root.querySelectorAll("[data-sortable]").forEach(function (list) {
+      if (list._sortable) return;
+      list._sortable = Sortable.create(list, {
+        handle: ".drag-handle",
+        draggable: "[data-id]",
+        animation: 150,
+        onEnd: function (event) {
+          if (event.oldIndex === event.newIndex) return;
+          var ids = Array.from(list.querySelectorAll(":scope > [data-id]")).map(function (item) {
+            return item.dataset.id;
+          });
+          htmx.ajax("POST", list.dataset.url, { values: { ids: ids.join(",") }, target: "#scene-list", swap: "outerHTML" });
+        },
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { bind(document); });
+  document.addEventListener("htmx:load", function (event) { bind(event.detail.elt); });
+})();
