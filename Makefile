@@ -17,7 +17,7 @@ $(VENV)/.deps: requirements.txt | $(BIN)/python
 # the browser tests (Playwright's own browser download does not work
 # everywhere, so the tests use the distribution's build).
 run-deps:
-	@bin/ensure-system-packages espeak-ng:espeak-ng
+	@bin/ensure-system-packages --optional espeak-ng:espeak-ng
 
 test-deps:
 	@bin/ensure-system-packages espeak-ng:espeak-ng chromium:chromium

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -51,14 +52,9 @@ class JobAdmin(admin.ModelAdmin):
     list_select_related = ["project"]
     autocomplete_fields = ["project", "team", "created_by"]
     raw_id_fields = ["ai_model"]
-    readonly_fields = [
-        "created_at",
-        "updated_at",
-        "submitted_at",
-        "started_at",
-        "finished_at",
-        "attempt_started_at",
-        "target_link",
+    # The ledger is the record of what was asked and spent: operators act through the actions, not by editing it.
+    readonly_fields = [f.name for f in Job._meta.fields if f.name not in ("max_attempts", "deadline_at")] + [
+        "target_link"
     ]
     actions = ["retry_jobs", "cancel_jobs", "run_sweeper"]
 
@@ -85,7 +81,7 @@ class JobAdmin(admin.ModelAdmin):
             try:
                 services.job_retry(job=job)
                 done += 1
-            except services.BudgetExceededError as error:
+            except ValidationError as error:
                 self.message_user(request, f"Job {job.pk}: {' '.join(error.messages)}", messages.ERROR)
         self.message_user(request, f"Queued {done} job(s) again.")
 

@@ -27,6 +27,10 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         """The socket is one-way: the page sends nothing that needs an answer."""
 
     async def project_html(self, event: dict) -> None:
+        # Membership can end while the page is open: check again before every push.
+        if await self._project_for_member() is None:
+            await self.close()
+            return
         await self.send(text_data=event["html"])
 
     @database_sync_to_async

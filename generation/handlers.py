@@ -72,7 +72,8 @@ def _image_success(image: ShotImage, job: "Job", files: list["Media"]) -> None:
     image.prediction_id = job.prediction_id
     image.metadata = {**image.metadata, "provenance": provenance(job, files[0])}
     image.metadata.pop("error", None)
-    image.save()
+    # Only what the job produced: a concurrent favorite toggle or master change must survive.
+    image.save(update_fields=["image", "width", "height", "status", "prediction_id", "metadata", "updated_at"])
 
 
 def _image_failure(image: ShotImage, job: "Job") -> None:
@@ -94,7 +95,7 @@ def _selection_success(selection: StoryboardSelection, job: "Job", files: list["
     _save_file(selection.animated_video, files[0], "animation")
     selection.animation_status = GenerationStatus.COMPLETE
     selection.prediction_id = job.prediction_id
-    selection.save()
+    selection.save(update_fields=["animated_video", "animation_status", "prediction_id", "updated_at"])
 
 
 def _selection_failure(selection: StoryboardSelection, job: "Job") -> None:
@@ -107,7 +108,7 @@ HANDLERS["projects.storyboardselection"] = Handler(_selection_progress, _selecti
 
 def _v1_scene_success(scene: Scene, job: "Job", files: list["Media"]) -> None:
     _save_file(scene.image, files[0], f"scene-{scene.scene_number}")
-    scene.save()
+    scene.save(update_fields=["image", "updated_at"])
 
 
 HANDLERS["projects.scene"] = Handler(lambda scene, job: None, _v1_scene_success, lambda scene, job: None)
@@ -124,7 +125,7 @@ def _clip_success(clip: VideoClip, job: "Job", files: list["Media"]) -> None:
     clip.status = GenerationStatus.COMPLETE
     duration = files[0].meta.get("duration")
     clip.duration = round(duration, 2) if duration else None
-    clip.save()
+    clip.save(update_fields=["video", "status", "duration", "updated_at"])
 
 
 def _clip_failure(clip: VideoClip, job: "Job") -> None:

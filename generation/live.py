@@ -6,6 +6,8 @@ extension swaps them in place. Progress-only updates are throttled.
 """
 
 import logging
+import math
+import time
 from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
@@ -49,8 +51,11 @@ def job_changed(job_id: int) -> None:
     if job is None or job.project is None:
         return
     throttle = settings.LIVE_PROGRESS_THROTTLE_SECONDS
-    if job.status == JobStatus.PROCESSING and throttle and not cache.add(f"live-job-{job_id}", 1, timeout=throttle):
-        return
+    if job.status == JobStatus.PROCESSING and throttle:
+        # One push per time window. The window is in the key: Redis truncates sub-second timeouts to none.
+        window = int(time.time() / throttle)
+        if not cache.add(f"live-job-{job_id}-{window}", 1, timeout=max(1, math.ceil(throttle))):
+            return
     parts = [activity_html(job.project)]
     target = job.target
     if target is not None and (render := TARGET_FRAGMENTS.get(target._meta.label_lower)):

@@ -192,7 +192,7 @@ def _backoff(attempts: int, retry_after: float | None) -> float:
 
 
 @transaction.atomic
-def _retry_or_fail(job_id: int, error: str, *, retry_after: float | None = None) -> None:
+def _retry_or_fail(job_id: int, error: str, *, retry_after: float | None = None, uncertain: bool = False) -> None:
     job = Job.objects.select_for_update().get(pk=job_id)
     if job.is_terminal:
         return
@@ -203,7 +203,9 @@ def _retry_or_fail(job_id: int, error: str, *, retry_after: float | None = None)
     Job.objects.filter(pk=job.pk).update(
         error=f"Attempt {job.attempts} of {job.max_attempts} failed: {error}. Retrying in {delay:.0f} s.",
         next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        attempt_started_at=None,
+        # An uncertain failure may have created something at the provider: keep the attempt's
+        # start so the next attempt first looks for it instead of creating another.
+        attempt_started_at=job.attempt_started_at if uncertain else None,
         updated_at=timezone.now(),
     )
     from generation.tasks import run_job  # noqa: PLC0415
@@ -240,7 +242,7 @@ def job_run(*, job_id: int) -> None:
     try:
         result = provider.start(job)
     except TransientError as exc:
-        _retry_or_fail(job_id, str(exc), retry_after=exc.retry_after)
+        _retry_or_fail(job_id, str(exc), retry_after=exc.retry_after, uncertain=exc.uncertain)
         return
     except (ProviderError, ingest.IngestError) as exc:
         job_fail(job=job, error=str(exc))
@@ -272,16 +274,23 @@ def _claim(job_id: int) -> Job | None:
         transaction.on_commit(lambda: run_job.send_with_options(args=(job_id,), delay=delay))
         return None
     if job.attempt_started_at:
-        if now - job.attempt_started_at < timedelta(seconds=settings.JOB_SUBMIT_LEASE_SECONDS):
+        retrying = job.next_attempt_at is not None  # an earlier attempt of ours ended uncertainly
+        if not retrying and now - job.attempt_started_at < timedelta(seconds=settings.JOB_SUBMIT_LEASE_SECONDS):
             return None  # another worker is submitting it right now; the sweeper checks on it later
-        # An earlier attempt died mid-call: it may have created a prediction we never recorded.
+        # An earlier attempt died or timed out mid-call: it may have created a prediction we never recorded.
         found = for_provider(job.provider).find_submitted(job)
         if found:
-            Job.objects.filter(pk=job.pk).update(
-                prediction_id=found, status=JobStatus.SUBMITTED, submitted_at=now, updated_at=now
-            )
-            transaction.on_commit(lambda: poll_job.send(job_id))
-            return None
+            try:
+                with transaction.atomic():
+                    Job.objects.filter(pk=job.pk).update(
+                        prediction_id=found, status=JobStatus.SUBMITTED, submitted_at=now, updated_at=now
+                    )
+            except IntegrityError:
+                found = None  # another job already owns it; create our own
+            else:
+                transaction.on_commit(lambda: poll_job.send(job_id))
+                transaction.on_commit(lambda: _replay_deliveries(found))
+                return None
     if job.attempts >= job.max_attempts:
         job_fail(job=job, error=job.error or f"Gave up after {job.attempts} attempts.")
         return None
@@ -298,14 +307,18 @@ def _record_submission(job: Job, prediction_id: str) -> None:
 
     now = timezone.now()
     try:
-        moved = _advance(job, JobStatus.SUBMITTED, prediction_id=prediction_id, submitted_at=now, error="")
+        with transaction.atomic():
+            moved = _advance(job, JobStatus.SUBMITTED, prediction_id=prediction_id, submitted_at=now, error="")
     except IntegrityError:
         # The same prediction is already recorded on another job: never adopt it twice.
-        moved = False
+        logger.error("Job %s: prediction %s already belongs to another job", job.pk, prediction_id)
+        return
     if not moved:
-        # A webhook may have raced ahead of us: keep the id so it can still be matched.
+        # Canceled meanwhile, say: keep the id so a late webhook can still be matched.
         Job.objects.filter(pk=job.pk, prediction_id="").update(prediction_id=prediction_id)
     _mirror_progress(job)
+    # A webhook can arrive before this commit; it waited, unmatched, and is processed now.
+    transaction.on_commit(lambda: _replay_deliveries(prediction_id))
     from generation.providers.replicate_api import webhook_url  # noqa: PLC0415
 
     if job.provider != "replicate" or not webhook_url():
@@ -314,7 +327,7 @@ def _record_submission(job: Job, prediction_id: str) -> None:
         )
 
 
-def job_poll(*, job_id: int) -> None:
+def job_poll(*, job_id: int, reschedule: bool = True) -> None:
     from generation.tasks import poll_job  # noqa: PLC0415
 
     job = Job.objects.filter(pk=job_id).first()
@@ -324,7 +337,8 @@ def job_poll(*, job_id: int) -> None:
         state = for_provider(job.provider).poll(job)
     except TransientError as exc:
         Job.objects.filter(pk=job.pk).update(error=f"Polling failed, will try again: {exc}")
-        poll_job.send_with_options(args=(job_id,), delay=_backoff(2, exc.retry_after) * 1000)
+        if reschedule:
+            poll_job.send_with_options(args=(job_id,), delay=_backoff(2, exc.retry_after) * 1000)
         return
     except ProviderError as exc:
         job_fail(job=job, error=str(exc))
@@ -332,7 +346,7 @@ def job_poll(*, job_id: int) -> None:
     Job.objects.filter(pk=job.pk).update(last_polled_at=timezone.now())
     apply_remote_state(job_id=job_id, state=state)
     job.refresh_from_db()
-    if not job.is_terminal:
+    if reschedule and not job.is_terminal:
         poll_job.send_with_options(args=(job_id,), delay=settings.JOB_POLL_SECONDS * 1000)
 
 
@@ -496,6 +510,14 @@ def webhook_store(*, webhook_id: str, timestamp: timezone.datetime, payload: dic
     return delivery, True
 
 
+def _replay_deliveries(prediction_id: str) -> None:
+    from generation.tasks import process_webhook  # noqa: PLC0415
+
+    waiting = WebhookDelivery.objects.filter(prediction_id=prediction_id, processed_at__isnull=True)
+    for pk in waiting.order_by("received_at", "pk").values_list("pk", flat=True):
+        process_webhook.send(pk)
+
+
 def webhook_process(*, delivery_id: int) -> None:
     from generation.providers.replicate_api import state_from_payload  # noqa: PLC0415
 
@@ -504,7 +526,9 @@ def webhook_process(*, delivery_id: int) -> None:
         return
     job = Job.objects.filter(provider="replicate", prediction_id=delivery.prediction_id).first()
     if job is None:
-        outcome = "no job has this prediction id"
+        # Probably faster than the worker recording the prediction: it replays this delivery then.
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(outcome="waiting for its job")
+        return
     else:
         before = job.status
         changed = apply_remote_state(job_id=job.pk, state=state_from_payload(job.capability, delivery.payload))
@@ -535,8 +559,20 @@ def sweep() -> SweepReport:
     now = timezone.now()
     quiet = now - timedelta(seconds=settings.SWEEP_QUIET_SECONDS)
     for job in Job.objects.filter(status__in=ACTIVE, deadline_at__lt=now):
+        if job.prediction_id:
+            # Its result may be waiting at the provider (a lost webhook): look before giving up on it.
+            try:
+                job_poll(job_id=job.pk, reschedule=False)
+            except Exception:
+                logger.exception("Sweeper: polling job %s failed", job.pk)
+            job.refresh_from_db()
+            if job.is_terminal:
+                continue
         if job_cancel(job=job, reason=f"Past its deadline ({settings.JOB_DEADLINE_MINUTES} min) with no result."):
             report.canceled += 1
+    WebhookDelivery.objects.filter(processed_at__isnull=True, received_at__lt=now - timedelta(minutes=10)).update(
+        processed_at=now, outcome="no job has this prediction id"
+    )
     lease = now - timedelta(seconds=settings.JOB_SUBMIT_LEASE_SECONDS)
     lost = (
         Job.objects.filter(status=JobStatus.QUEUED, prediction_id="", updated_at__lt=quiet)

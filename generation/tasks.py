@@ -24,8 +24,10 @@ def process_webhook(delivery_id: int) -> None:
 
 @dramatiq.actor(queue_name="sweeper", max_retries=0)
 def sweep_jobs(reschedule: bool = True) -> None:
-    services.sweep()
-    # One periodic chain per deployment: the cache key marks that the next run is already scheduled.
-    interval = settings.SWEEP_INTERVAL_SECONDS
-    if reschedule and cache.add("sweeper-scheduled", 1, timeout=interval - 1):
-        sweep_jobs.send_with_options(args=(True,), delay=interval * 1000)
+    try:
+        services.sweep()
+    finally:
+        # One periodic chain per deployment (the cache key marks the next run as scheduled); it survives a failed sweep.
+        interval = settings.SWEEP_INTERVAL_SECONDS
+        if reschedule and cache.add("sweeper-scheduled", 1, timeout=interval - 1):
+            sweep_jobs.send_with_options(args=(True,), delay=interval * 1000)

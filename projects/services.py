@@ -514,6 +514,9 @@ def shot_select_master(*, shot: SceneShot, image: ShotImage) -> StoryboardSelect
         )
     elif selection.selected_image_id != image.pk:
         # The animation belonged to the old master; it no longer matches the storyboard.
+        from generation.services import jobs_cancel_for  # noqa: PLC0415
+
+        jobs_cancel_for({StoryboardSelection: [selection.pk]}, reason="The shot's master image changed.")
         old_video = selection.animated_video.name
         selection.selected_image = image
         selection.animation_status = ""

@@ -267,6 +267,7 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
 # picks the API provider when its credentials are set.
 REPLICATE_API_TOKEN = env_str("REPLICATE_API_TOKEN")
 REPLICATE_BASE_URL = env_url("REPLICATE_BASE_URL", schemes=("https", "http")) or "https://api.replicate.com"
+REPLICATE_TIMEOUT_SECONDS = env_int("REPLICATE_TIMEOUT_SECONDS", 60, minimum=1)
 REPLICATE_WEBHOOK_SECRET = env_str("REPLICATE_WEBHOOK_SECRET")
 if REPLICATE_WEBHOOK_SECRET and not REPLICATE_WEBHOOK_SECRET.startswith("whsec_"):
     raise ImproperlyConfigured("REPLICATE_WEBHOOK_SECRET must be the whsec_… secret Replicate shows for your account")

@@ -21,11 +21,17 @@ class ProviderError(Exception):
 
 
 class TransientError(Exception):
-    """A failure that may pass: rate limits, server errors, timeouts, lost connections."""
+    """A failure that may pass: rate limits, server errors, timeouts, lost connections.
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    `uncertain` means the request may have reached the provider and done its
+    work (a timeout or a 5xx after sending): before trying again, the ledger
+    must first look for what the lost attempt created.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, uncertain: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.uncertain = uncertain
 
 
 @dataclass

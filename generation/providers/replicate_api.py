@@ -7,7 +7,7 @@ PUBLIC_BASE_URL is set (start and completed events); otherwise the worker polls.
 """
 
 from contextlib import ExitStack
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -45,7 +45,7 @@ class _Client(replicate.Client):
                 "Authorization": f"Bearer {settings.REPLICATE_API_TOKEN}",
                 "User-Agent": f"videopipe replicate-python/{replicate.__about__.__version__}",
             },
-            timeout=httpx.Timeout(10.0, read=60.0, write=60.0, connect=5.0, pool=10.0),
+            timeout=httpx.Timeout(10.0, read=settings.REPLICATE_TIMEOUT_SECONDS, write=60.0, connect=5.0, pool=10.0),
         )
 
     @property
@@ -56,13 +56,17 @@ class _Client(replicate.Client):
 def _error(exc: Exception) -> Exception:
     if isinstance(exc, ReplicateError):
         message = exc.detail or exc.title or f"HTTP {exc.status}"
-        if exc.status == 429 or (exc.status or 0) >= 500:
-            return TransientError(f"Replicate answered {exc.status}: {message}")
+        if exc.status == 429:
+            return TransientError(f"Replicate answered 429: {message}")
+        if (exc.status or 0) >= 500:
+            return TransientError(f"Replicate answered {exc.status}: {message}", uncertain=True)
         return ProviderError(f"Replicate refused the request ({exc.status}): {message}")
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return TransientError(f"Could not reach Replicate: {exc or type(exc).__name__}")
     if isinstance(exc, httpx.TimeoutException):
-        return TransientError(f"Replicate did not answer in time ({type(exc).__name__})")
+        return TransientError(f"Replicate did not answer in time ({type(exc).__name__})", uncertain=True)
     if isinstance(exc, httpx.TransportError):
-        return TransientError(f"Could not reach Replicate: {exc}")
+        return TransientError(f"The connection to Replicate broke: {exc or type(exc).__name__}", uncertain=True)
     return exc
 
 
@@ -115,7 +119,8 @@ class ReplicateProvider:
     def start(self, job: "Job") -> Submitted:
         params: dict[str, Any] = {}
         if url := webhook_url():
-            params = {"webhook": url, "webhook_events_filter": ["start", "completed"]}
+            # The job id in the URL lets a lost attempt's prediction be recognised later.
+            params = {"webhook": f"{url}?job={job.pk}", "webhook_events_filter": ["start", "completed"]}
         try:
             with ExitStack() as stack:
                 prediction = self.client.predictions.create(model=job.model_id, input=map_input(job, stack), **params)
@@ -137,7 +142,15 @@ class ReplicateProvider:
             raise _error(exc) from exc
 
     def find_submitted(self, job: "Job") -> str | None:
-        """Adopt a prediction an interrupted attempt created: same model, created after it began, same inputs."""
+        """Adopt a prediction an interrupted attempt created, if there is exactly one that is this job's.
+
+        With webhooks the prediction carries the job id in its webhook URL. Without,
+        it must be the same model, created after the attempt began, with the same
+        inputs (the seed included, so sibling variants never match each other),
+        and not already in the ledger.
+        """
+        from generation.models import Job  # noqa: PLC0415
+
         if job.attempt_started_at is None:
             return None
         try:
@@ -145,24 +158,29 @@ class ReplicateProvider:
         except Exception as exc:
             raise _error(exc) from exc
         since = job.attempt_started_at - timedelta(seconds=5)
-        scalars = {
-            k: v
-            for k, v in job.input.items()
-            if isinstance(v, (str, int, float)) and k not in FILE_INPUTS.get(job.capability, ())
+        mapping = dict(job.ai_model.input_mapping) if job.ai_model else {}
+        mapping.pop("fixed", None)
+        files = FILE_INPUTS.get(job.capability, ())
+        expected = {
+            mapping.get(k, k): v for k, v in job.input.items() if isinstance(v, (str, int, float)) and k not in files
         }
+        candidates = []
         for item in listing.get("results", []):
-            created = parse_datetime(item.get("created_at") or "") or datetime.min.replace(tzinfo=since.tzinfo)
-            if item.get("model") != job.model_id.split(":")[0] or created < since:
+            webhook = item.get("webhook") or ""
+            if f"job={job.pk}" in webhook.split("?")[-1].split("&"):
+                candidates = [item["id"]]
+                break
+            created = parse_datetime(item.get("created_at") or "")
+            if item.get("model") != job.model_id.split(":")[0] or created is None or created < since:
                 continue
-            remote_input = item.get("input") or {}
-            mapping = dict(job.ai_model.input_mapping) if job.ai_model else {}
-            if all(
-                remote_input.get(mapping.get(k, k)) == v
-                for k, v in scalars.items()
-                if mapping.get(k, k) in remote_input
-            ):
-                return item["id"]
-        return None
+            remote = item.get("input") or {}
+            if all(remote.get(name) == value for name, value in expected.items() if name in remote):
+                candidates.append(item["id"])
+        known = set(
+            Job.objects.filter(provider=self.name, prediction_id__in=candidates).values_list("prediction_id", flat=True)
+        )
+        unclaimed = [c for c in candidates if c not in known]
+        return unclaimed[0] if len(unclaimed) == 1 else None
 
 
 def state_from_payload(capability: str, payload: dict) -> RemoteState:

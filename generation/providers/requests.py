@@ -5,12 +5,15 @@ before anything is queued or spent, so bad input fails with a clear message
 instead of reaching a paid API.
 """
 
+import secrets
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 AspectRatio = Literal["16:9", "9:16", "1:1"]
-Seed = Field(default=0, ge=0, le=2**31 - 1)
+# A seed is always recorded: drawn at random when the caller gives none, so unseeded
+# variants differ and every asset can be made again.
+Seed = Field(default_factory=lambda: secrets.randbelow(2**31), ge=0, le=2**31 - 1)
 
 
 class _Request(BaseModel):

@@ -65,6 +65,9 @@ class Switches:
     reorder: bool = False  # deliver "start" after "completed"
     output_kind: str = "image"
     hold: bool = False  # never finish on its own (for cancel and sweeper tests)
+    # Create the prediction, then answer the create with an error, or too late: the client cannot know it exists.
+    create_then_error: list[int] = field(default_factory=list)
+    create_answer_delay: float = 0.0
 
 
 class FakeReplicate:
@@ -176,8 +179,21 @@ class FakeReplicate:
             events=body.get("webhook_events_filter") or ["start", "output", "logs", "completed"],
         )
         self.predictions[prediction.id] = prediction
-        self._send(handler, 201, prediction.payload(self.url))
         threading.Thread(target=self._run, args=(prediction,), daemon=True).start()
+        with self._lock:
+            late_error = self.switches.create_then_error.pop(0) if self.switches.create_then_error else None
+            delay, self.switches.create_answer_delay = self.switches.create_answer_delay, 0.0
+        if delay:
+            time.sleep(delay)
+        if late_error:
+            self._send(
+                handler, late_error, {"title": "Server error", "detail": "fake lost answer", "status": late_error}
+            )
+            return
+        try:
+            self._send(handler, 201, prediction.payload(self.url))
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting; the prediction exists all the same
 
     # Lifecycle ------------------------------------------------------------
 

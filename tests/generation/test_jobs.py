@@ -293,3 +293,39 @@ def test_the_sweeper_reruns_an_offline_job_whose_worker_died(project, owner, set
     services.job_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.attempts == 2
+
+
+def test_changing_the_master_cancels_the_old_animation(settings, project, owner):
+    settings.REPLICATE_API_TOKEN = "r8_x"
+    from projects import services as project_services
+    from projects.models import StoryboardSelection
+    from tests.factories import build_tree
+
+    (shot,) = build_tree(project, scenes=1, shots=1, iterations=1)
+    first, second = shot.images.order_by("variant_number")[:2]
+    selection = project_services.shot_select_master(shot=shot, image=first)
+    animation = services.job_create(
+        project=project, user=owner, capability="video", input={"image": first.image.name}, target=selection
+    )
+    project_services.shot_select_master(shot=shot, image=second)
+    animation.refresh_from_db()
+    assert animation.status == JobStatus.CANCELED and "master image changed" in animation.error
+    assert StoryboardSelection.objects.get(pk=selection.pk).selected_image_id == second.pk
+
+
+def test_the_periodic_sweep_reschedules_itself_even_when_a_sweep_fails(monkeypatch, settings):
+    from django.core.cache import cache
+
+    from generation import tasks
+
+    def broken():
+        raise RuntimeError("database hiccup")
+
+    sent = []
+    monkeypatch.setattr(services, "sweep", broken)
+    monkeypatch.setattr(tasks.sweep_jobs, "send_with_options", lambda **options: sent.append(options))
+    cache.delete("sweeper-scheduled")
+    with pytest.raises(RuntimeError):
+        tasks.sweep_jobs.fn(True)
+    assert sent == [{"args": (True,), "delay": settings.SWEEP_INTERVAL_SECONDS * 1000}]
+    cache.delete("sweeper-scheduled")

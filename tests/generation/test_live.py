@@ -103,3 +103,21 @@ def test_the_asgi_app_authenticates_by_session_and_checks_the_origin(project, ow
     assert async_to_sync(attempt)(b"http://testserver") is True
     assert async_to_sync(attempt)(b"http://evil.example") is False
     assert async_to_sync(attempt)(b"http://testserver", with_cookie=False) is False
+
+
+def test_a_removed_member_stops_receiving_pushes(project, owner, teammate):
+    from projects.models import Membership
+
+    job = services.job_create(project=project, user=owner, capability="image", input=IMAGE)
+
+    async def session() -> bool:
+        communicator = connect(project.pk, teammate)
+        connected, _ = await communicator.connect()
+        assert connected
+        await communicator.receive_from(timeout=5)
+        await database_sync_to_async(lambda: Membership.objects.filter(user=teammate).delete())()
+        await database_sync_to_async(services.job_fail)(job=job, error="boom")
+        output = await communicator.receive_output(timeout=5)
+        return output["type"] == "websocket.close"
+
+    assert async_to_sync(session)() is True

@@ -42,7 +42,7 @@ def test_it_completes_through_signed_webhooks(project, owner, pending_image, via
         "go_fast": True,
     }
     assert prediction.events == ["start", "completed"]
-    assert prediction.webhook.endswith("/webhooks/replicate/")
+    assert prediction.webhook.endswith(f"/webhooks/replicate/?job={job.pk}")
     assert {status for status, _ in via_webhooks.deliveries} == {"processing", "succeeded"}
     wait_for(lambda: WebhookDelivery.objects.filter(job=job).count() == 2, message="both deliveries processed")
     image = ShotImage.objects.get(pk=pending_image.pk)
@@ -210,3 +210,81 @@ def test_cancel_tells_the_provider_and_stops_spending(project, owner, pending_im
     assert job.status == JobStatus.CANCELED
     assert services.team_month_spend(team=project.team) == 0
     assert ShotImage.objects.get(pk=pending_image.pk).status == GenerationStatus.FAILED
+
+
+@pytest.mark.parametrize("lost", ["500-after-create", "answer-too-late"])
+def test_an_uncertain_create_failure_adopts_the_prediction_instead_of_paying_twice(
+    settings, project, owner, fake_replicate, broker, worker, lost
+):
+    if lost == "500-after-create":
+        fake_replicate.switches.create_then_error = [500]
+    else:
+        settings.REPLICATE_TIMEOUT_SECONDS = 1
+        fake_replicate.switches.create_answer_delay = 2.5
+    job = services.job_create(project=project, user=owner, capability="image", input=IMAGE)
+    job = wait_for(lambda: done(job), timeout=30)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert len(fake_replicate.predictions) == 1 and len(fake_replicate.creates) == 1
+    (prediction,) = fake_replicate.predictions.values()
+    assert job.prediction_id == prediction.id
+
+
+def test_sibling_jobs_never_adopt_each_others_prediction(settings, project, owner, fake_replicate, broker):
+    # Two variants of one prompt, both interrupted: each finds only its own prediction (their seeds differ).
+    jobs = [
+        services.job_create(project=project, user=owner, capability="image", input={"prompt": "same", "variant": n})
+        for n in range(2)
+    ]
+    assert jobs[0].input["seed"] != jobs[1].input["seed"]
+    for job in jobs:
+        services._claim(job.pk)
+        services.for_provider("replicate").start(Job.objects.get(pk=job.pk))
+    settings.JOB_SUBMIT_LEASE_SECONDS = 0
+    for job in jobs:
+        services.job_run(job_id=job.pk)
+    found = {Job.objects.get(pk=j.pk).prediction_id for j in jobs}
+    assert found == set(fake_replicate.predictions) and len(fake_replicate.creates) == 2
+
+
+def test_a_webhook_that_beats_the_recorded_prediction_is_replayed(project, owner, fake_replicate, broker, client):
+    import json
+
+    job = services.job_create(project=project, user=owner, capability="image", input=IMAGE)
+    early = {
+        "id": "pred-early",
+        "status": "succeeded",
+        "output": [fake_replicate.output_file(type("P", (), {"id": "pred-early", "input": {"prompt": "x"}})())],
+    }
+    delivery, _ = services.webhook_store(webhook_id="msg-early", timestamp=job.created_at, payload=early)
+    services.webhook_process(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.processed_at is None and delivery.outcome == "waiting for its job"
+    sent = []
+    from generation import tasks
+
+    original = tasks.process_webhook.send
+    tasks.process_webhook.send = sent.append
+    try:
+        services._record_submission(Job.objects.get(pk=job.pk), "pred-early")
+    finally:
+        tasks.process_webhook.send = original
+    assert sent == [delivery.pk]
+    services.webhook_process(delivery_id=delivery.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+    assert json.loads(json.dumps(job.output))["media"][0]["width"] == 1024
+
+
+def test_the_sweeper_polls_a_job_past_its_deadline_before_canceling_it(project, owner, fake_replicate, broker):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = services.job_create(project=project, user=owner, capability="image", input=IMAGE)
+    services.job_run(job_id=job.pk)
+    (prediction,) = fake_replicate.predictions.values()
+    wait_for(lambda: prediction.status == "succeeded")
+    Job.objects.filter(pk=job.pk).update(deadline_at=timezone.now() - timedelta(minutes=1))
+    report = services.sweep()
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and report.canceled == 0
