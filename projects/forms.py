@@ -128,6 +128,10 @@ class ElementForm(forms.Form):
     name = forms.CharField(max_length=80)
     description = forms.CharField(label="Visual description", max_length=400, widget=forms.Textarea(attrs={"rows": 2}))
 
+    def has_changed(self) -> bool:
+        # A blank row is an empty row whatever its kind says: it is skipped, not an error.
+        return bool(self["name"].value() or self["description"].value()) and super().has_changed()
+
 
 ElementFormSet = forms.formset_factory(ElementForm, extra=1, can_delete=True, max_num=16, validate_max=True)
 

@@ -2,7 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -59,6 +59,19 @@ def plan(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id)
     context = {**plan_context(project), **stage_context(project, current="plan"), "plan_tab": "brief"}
     return render(request, "projects/plan.html", context)
+
+
+SECTIONS = ("questions", "brief", "script")
+
+
+@login_required
+@require_GET
+def plan_section(request: HttpRequest, project_id: int, section: str) -> HttpResponse:
+    """One section again: the fallback poll while a draft runs, if the websocket is not there."""
+    project = project_for(request, project_id)
+    if section not in SECTIONS:
+        raise Http404("No such section.")
+    return _section(request, project, section)
 
 
 @login_required

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from generation.models import ACTIVE
 from generation.services import BudgetExceededError
 from projects import selectors, services
 from projects.access import project_for
@@ -38,6 +39,7 @@ def scenes_context(
     return {
         "project": project,
         "scenes": scenes,
+        "redrafting": any(job.status in ACTIVE for job in jobs.values()),
         "new_scene_form": SceneForm(initial={"duration": 5}, prefix="new"),
         **overrides,
     }
@@ -54,6 +56,14 @@ def scenes(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id)
     context = {**scenes_context(project), **stage_context(project, current="plan"), "plan_tab": "scenes"}
     return render(request, "projects/scenes.html", context)
+
+
+@login_required
+@require_GET
+def scene_list(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The list again: the fallback poll while a redraft runs, if the websocket is not there."""
+    project = project_for(request, project_id)
+    return _list(request, project)
 
 
 @login_required

@@ -196,6 +196,9 @@ def project_create(
 
 
 _PROJECT_EDITABLE = {
+    "style_preset",
+    "pacing",
+    "key_message",
     "title",
     "prompt",
     "prompt_planner_data",

@@ -16,6 +16,7 @@ urlpatterns = [
     ),
     path("projects/<int:project_id>/plan/", plan_views.plan, name="project_plan"),
     path("projects/<int:project_id>/plan/autosave/", plan_views.plan_autosave, name="plan_autosave"),
+    path("projects/<int:project_id>/plan/section/<slug:section>/", plan_views.plan_section, name="plan_section"),
     path("projects/<int:project_id>/plan/questions/", plan_views.questions_generate, name="questions_generate"),
     path(
         "projects/<int:project_id>/plan/questions/<int:question_id>/",
@@ -26,6 +27,7 @@ urlpatterns = [
     path("projects/<int:project_id>/plan/brief/", plan_views.brief_save, name="brief_save"),
     path("projects/<int:project_id>/plan/script/", plan_views.script_generate, name="script_generate"),
     path("projects/<int:project_id>/scenes/", scene_views.scenes, name="project_scenes"),
+    path("projects/<int:project_id>/scenes/list/", scene_views.scene_list, name="scene_list"),
     path("projects/<int:project_id>/scenes/add/", scene_views.scene_add, name="scene_add"),
     path("projects/<int:project_id>/scenes/order/", scene_views.scenes_reorder, name="scenes_reorder"),
     path("projects/<int:project_id>/scenes/next/", scene_views.start_iteration, name="start_iteration"),

@@ -120,7 +120,7 @@ def stage_context(project, *, current: str) -> dict[str, object]:  # noqa: ANN00
     stages = [
         {"stage": stage, "url": stage_url(stage, project.pk), "current": stage.slug == current} for stage in STAGES
     ]
-    return {"stages": stages, "can_edit": can_edit(project)}
+    return {"stages": stages, "can_edit": can_edit(project), "current_stage": current}
 
 
 def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -24,6 +24,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct-horse-battery-9"
 
+# Fixtures for the generation engine's fakes, shared by every stage's tests.
+pytest_plugins = ["tests.fixtures_generation"]
+
 
 def services_available() -> bool:
     return settings.DATABASES["default"]["ENGINE"].endswith("postgresql") and bool(settings.REDIS_URL)

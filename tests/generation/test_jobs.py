@@ -11,7 +11,7 @@ from generation import registry, services
 from generation.models import AIModel, CapabilityRoute, Job, JobStatus
 from generation.providers.base import Completed, RemoteState
 from projects.models import GenerationStatus, ShotImage
-from tests.generation.conftest import wait_for
+from tests.fixtures_generation import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

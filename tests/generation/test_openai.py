@@ -8,7 +8,7 @@ import pytest
 from generation import services
 from generation.models import Job, JobStatus
 from generation.providers.offline import text as offline_text
-from tests.generation.conftest import wait_for
+from tests.fixtures_generation import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,7 +8,7 @@ from django.core.files.storage import default_storage
 from generation import services
 from generation.models import Job, JobStatus, WebhookDelivery
 from projects.models import GenerationStatus, ShotImage
-from tests.generation.conftest import wait_for
+from tests.fixtures_generation import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

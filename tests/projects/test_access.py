@@ -68,6 +68,7 @@ def foreign(outsider):
         "image_id": ShotImage.objects.filter(shot=shot).first().pk,
         "scene_id": shot.scene_id,
         "stage": "plan",
+        "section": "script",
     }
 
 
@@ -134,6 +135,7 @@ def test_it_answers_403_to_a_viewer_on_every_change(client, viewer, team, owner)
         "image_id": ShotImage.objects.filter(shot=shot).first().pk,
         "scene_id": shot.scene_id,
         "stage": "plan",
+        "section": "script",
     }
     client.force_login(viewer)
     posted = 0

@@ -114,7 +114,7 @@ def _shot(scene_title: str, brief_: dict, n: int, key: str) -> dict:
     framing = FRAMINGS[(n + len(scene_title)) % len(FRAMINGS)]
     character = (brief_.get("characters") or [{}])[0]
     place = (brief_.get("places") or [{}])[0]
-    description = f"{framing} of {scene_title.lower()}"
+    description = f"{framing}: {scene_title.split(': ', 1)[-1]}"
     if n % 2 and character.get("name"):
         description += f", {character['name'].lower()} in frame"
     style = brief_.get("style") or "cinematic"
