@@ -17,13 +17,16 @@ def log_in(page: Page, live_server, username: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
-def test_it_goes_from_a_prompt_to_an_editable_plan(
-    live_server, page: Page, shoot, owner, team, broker, worker, settings
-):
+def test_it_goes_from_a_prompt_to_an_editable_plan(live_server, page: Page, shoot, broker, worker, settings):
     settings.JOB_POLL_SECONDS = 1
     page.set_viewport_size({"width": 1366, "height": 900})
-    log_in(page, live_server, owner.username)
-    page.get_by_role("link", name="New project").click()
+    page.goto(f"{live_server.url}/accounts/signup/")
+    page.get_by_label("Username").fill("nadia")
+    page.get_by_label("Email").fill("nadia@example.com")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password confirmation").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    page.get_by_role("link", name="Create your first project").click()
     page.get_by_label("Title").fill("Tokyo Dreams")
     page.get_by_label("Prompt").fill("A cinematic journey through Tokyo at dawn")
     page.get_by_role("button", name="Create project").click()
@@ -35,6 +38,14 @@ def test_it_goes_from_a_prompt_to_an_editable_plan(
     page.get_by_label("Title").fill("")
     expect(page.locator("#save-state")).to_contain_text("Not saved", timeout=10_000)
     expect(page.locator("#id_title_errors")).to_contain_text("This field is required.")
+    # Nothing typed is lost: a failed save keeps the text in the browser, and a reload restores and saves it.
+    page.get_by_label("Brain dump").fill("Neon reflections, a lone cyclist, ramen stalls opening, steam")
+    expect(page.locator("#save-state")).to_contain_text("Not saved", timeout=10_000)
+    page.reload()
+    expect(page.get_by_label("Brain dump")).to_have_value(
+        "Neon reflections, a lone cyclist, ramen stalls opening, steam"
+    )
+    expect(page.locator("#toast")).to_contain_text("Restored what you typed")
     page.get_by_label("Title").fill("Tokyo Dreams at Dawn")
     expect(page.locator("#save-state")).to_contain_text("Saved", timeout=10_000)
 
@@ -57,6 +68,7 @@ def test_it_goes_from_a_prompt_to_an_editable_plan(
 
     project = VideoProject.objects.get()
     assert project.title == "Tokyo Dreams at Dawn" and project.status == ProjectStatus.SCENES_SETUP
+    assert project.prompt_planner_data.endswith("steam")
     assert project.questions.exclude(answer="").count() == 2
 
     page.get_by_role("link", name="Edit scenes & shots").click()
