@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import models
+from PIL import Image
 
+from projects.imaging import thumbnail_bytes
 from projects.models import GenerationStatus, Scene, ShotImage, StoryboardSelection, VideoClip
 
 if TYPE_CHECKING:
@@ -68,12 +71,16 @@ def _image_progress(image: ShotImage, job: "Job") -> None:
 
 def _image_success(image: ShotImage, job: "Job", files: list["Media"]) -> None:
     _save_file(image.image, files[0], f"variant-{image.variant_number}")
+    with Image.open(files[0].path) as picture:
+        image.thumbnail.save(f"thumb-{image.variant_number}.webp", ContentFile(thumbnail_bytes(picture)), save=False)
     image.status = GenerationStatus.COMPLETE
     image.prediction_id = job.prediction_id
     image.metadata = {**image.metadata, "provenance": provenance(job, files[0])}
     image.metadata.pop("error", None)
     # Only what the job produced: a concurrent favorite toggle or master change must survive.
-    image.save(update_fields=["image", "width", "height", "status", "prediction_id", "metadata", "updated_at"])
+    image.save(
+        update_fields=["image", "width", "height", "thumbnail", "status", "prediction_id", "metadata", "updated_at"]
+    )
 
 
 def _image_failure(image: ShotImage, job: "Job") -> None:

@@ -190,3 +190,27 @@ class MoveForm(forms.Form):
     @property
     def offset(self) -> int:
         return -1 if self.cleaned_data["direction"] == "up" else 1
+
+
+class RefineForm(forms.Form):
+    parent = forms.IntegerField(widget=forms.HiddenInput, error_messages={"required": "Choose a variant to refine."})
+    instruction = forms.CharField(
+        max_length=1000,
+        widget=forms.TextInput(attrs={"placeholder": "Same composition, more dramatic clouds"}),
+        error_messages={"required": "Say what to change."},
+    )
+    strength = forms.FloatField(
+        min_value=0.05,
+        max_value=0.95,
+        initial=0.6,
+        widget=forms.NumberInput(attrs={"type": "range", "min": 0.05, "max": 0.95, "step": 0.05}),
+        help_text="Low keeps the parent; high follows the instruction.",
+    )
+
+
+class UploadForm(forms.Form):
+    image = forms.FileField(
+        label="Upload your own image",
+        help_text="PNG, JPEG or WebP, up to 20 MB and 40 megapixels.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+    )

@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 
 from generation.live import TARGET_FRAGMENTS
 from generation.models import Job
-from projects.models import ProjectScene, VideoProject
+from projects.models import ProjectScene, ShotImage, VideoProject
 
 WORKING = {
     "questions": "Thinking of questions…",
@@ -43,3 +43,11 @@ def scene_fragments(scene: ProjectScene, job: Job) -> str:
 
 TARGET_FRAGMENTS["projects.videoproject"] = project_fragments
 TARGET_FRAGMENTS["projects.projectscene"] = scene_fragments
+
+
+def image_fragment(image: ShotImage, job: Job) -> str:
+    context = {"project": image.project, "image": image, "shot": image.shot, "oob": True}
+    return render_to_string("projects/iterate.html#tile", context)
+
+
+TARGET_FRAGMENTS["projects.shotimage"] = image_fragment

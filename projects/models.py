@@ -283,6 +283,10 @@ def shot_image_path(instance: "ShotImage", filename: str) -> str:
     return _media_name(f"projects/{instance.project_id}/images", filename)
 
 
+def shot_thumb_path(instance: "ShotImage", filename: str) -> str:
+    return _media_name(f"projects/{instance.project_id}/thumbs", filename)
+
+
 def selection_video_path(instance: "StoryboardSelection", filename: str) -> str:
     return _media_name(f"projects/{instance.project_id}/animations", filename)
 
@@ -314,6 +318,8 @@ class ShotImage(models.Model):
     image = models.ImageField(upload_to=shot_image_path, blank=True, width_field="width", height_field="height")
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
+    # A small WebP for grids, so a shot with many iterations stays quick.
+    thumbnail = models.ImageField(upload_to=shot_thumb_path, blank=True)
     iteration_prompt = models.TextField(max_length=4000, blank=True)
     parent_image = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children")
     prediction_id = models.CharField("provider prediction id", max_length=128, blank=True)
@@ -349,6 +355,11 @@ class ShotImage(models.Model):
 
     def get_file_url(self) -> str:
         return reverse("shot_image_file", args=[self.project_id, self.pk])
+
+    def get_thumb_url(self) -> str:
+        if not self.thumbnail:
+            return self.get_file_url()
+        return reverse("shot_image_thumb", args=[self.project_id, self.pk])
 
 
 class StoryboardSelection(models.Model):

@@ -5,6 +5,7 @@ parent. Every write that changes them first locks the parent row, so two
 concurrent reorders or inserts serialize instead of colliding.
 """
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -528,7 +529,11 @@ def shot_select_master(*, shot: SceneShot, image: ShotImage) -> StoryboardSelect
         selection.save()
         if old_video:
             transaction.on_commit(lambda: delete_stored_files.send([old_video]))
-    project_touch(project=shot.project)
+    project = shot.project
+    every_shot_has_a_master = not SceneShot.objects.filter(project=project, selected_image__isnull=True).exists()
+    if every_shot_has_a_master and project.status in (ProjectStatus.SCENES_SETUP, ProjectStatus.SHOT_ITERATION):
+        project_set_status(project=project, status=ProjectStatus.STORYBOARD_FINAL)
+    project_touch(project=project)
     return selection
 
 
@@ -765,3 +770,118 @@ def project_start_iteration(*, project: VideoProject) -> VideoProject:
     if ProjectStatus(project.status) in (ProjectStatus.PROMPT_PLANNING, ProjectStatus.SCENES_SETUP):
         project_set_status(project=project, status=ProjectStatus.SHOT_ITERATION)
     return project
+
+
+# The Iterate stage -----------------------------------------------------------
+
+
+def _queue_variants(
+    *, project: VideoProject, user: AbstractBaseUser, images: list[ShotImage], capability: str, base: dict
+) -> None:
+    """One job per variant, all or none within the budget; each image remembers its request for a retry."""
+    from generation.services import JobSpec, jobs_create  # noqa: PLC0415
+
+    specs = [
+        JobSpec(capability=capability, input={**base, "variant": image.variant_number}, target=image)
+        for image in images
+    ]
+    jobs = jobs_create(project=project, user=user, specs=specs)
+    for image, job in zip(images, jobs, strict=True):
+        image.metadata = {**image.metadata, "request": {"capability": capability, "input": job.input}}
+    ShotImage.objects.bulk_update(images, ["metadata"])
+
+
+@transaction.atomic
+def shot_generate(*, shot: SceneShot, user: AbstractBaseUser) -> list[ShotImage]:
+    """Six fresh variants from the shot's prompt: iteration 0, or a new unparented iteration after it."""
+    project = shot.project
+    prompt = compose_image_prompt(project, shot.initial_prompt or shot.description)
+    if not prompt.strip():
+        raise ValidationError("Give the shot a description or an image prompt first.")
+    images = shot_images_create_batch(shot=shot, iteration_prompt=prompt)
+    _queue_variants(
+        project=project,
+        user=user,
+        images=images,
+        capability="image",
+        base={"prompt": prompt, "aspect_ratio": project.aspect_ratio, "caption": shot.description[:300]},
+    )
+    if project.status in (ProjectStatus.PROMPT_PLANNING, ProjectStatus.SCENES_SETUP):
+        project_set_status(project=project, status=ProjectStatus.SHOT_ITERATION)
+    return images
+
+
+@transaction.atomic
+def shot_refine(
+    *, shot: SceneShot, parent: ShotImage, instruction: str, strength: float, user: AbstractBaseUser
+) -> list[ShotImage]:
+    """Six img2img variants of parent, steered by instruction: the next iteration."""
+    instruction = instruction.strip()
+    if not instruction:
+        raise ValidationError("Say what to change, for example “same composition, more dramatic clouds”.")
+    images = shot_images_create_batch(
+        shot=shot, iteration_prompt=instruction, parent_image=parent, metadata={"strength": strength}
+    )
+    base_prompt = shot.initial_prompt or shot.description
+    _queue_variants(
+        project=shot.project,
+        user=user,
+        images=images,
+        capability="refine",
+        base={
+            "prompt": compose_image_prompt(shot.project, f"{base_prompt}. {instruction}"),
+            "image": parent.image.name,
+            "strength": strength,
+            "aspect_ratio": shot.project.aspect_ratio,
+        },
+    )
+    return images
+
+
+@transaction.atomic
+def shot_image_retry(*, image: ShotImage, user: AbstractBaseUser) -> ShotImage:
+    from generation.services import job_create  # noqa: PLC0415
+
+    image = _lock(ShotImage, image.pk)
+    if image.status != GenerationStatus.FAILED:
+        raise ValidationError("Only a failed variant can be retried.")
+    request = image.metadata.get("request")
+    if not request:
+        raise ValidationError("This variant has no request to repeat; generate the shot again instead.")
+    image.status = GenerationStatus.PENDING
+    image.metadata = {k: v for k, v in image.metadata.items() if k != "error"}
+    image.save(update_fields=["status", "metadata", "updated_at"])
+    job_create(project=image.project, user=user, capability=request["capability"], input=request["input"], target=image)
+    return image
+
+
+@transaction.atomic
+def shot_image_upload(*, shot: SceneShot, upload: object, user: AbstractBaseUser) -> ShotImage:
+    """The user's own picture, checked and re-encoded, kept as a variant of a new iteration."""
+    from django.core.files.base import ContentFile  # noqa: PLC0415
+    from PIL import Image  # noqa: PLC0415
+
+    from projects.imaging import checked_upload, thumbnail_bytes  # noqa: PLC0415
+
+    data, _size = checked_upload(upload)
+    shot = _lock(SceneShot, shot.pk)
+    latest = ShotImage.objects.filter(shot=shot).aggregate(n=Max("iteration_number"))["n"]
+    image = ShotImage(
+        project_id=shot.project_id,
+        scene_id=shot.scene_id,
+        shot=shot,
+        iteration_number=0 if latest is None else latest + 1,
+        variant_number=0,
+        iteration_prompt=f"Uploaded by {user.get_username()}",
+        status=GenerationStatus.COMPLETE,
+        metadata={
+            "source": "upload",
+            "provenance": {"provider": "upload", "uploaded_by": user.get_username(), "file": str(upload.name)[:120]},
+        },
+    )
+    image.image.save("upload.png", ContentFile(data), save=False)
+    with Image.open(io.BytesIO(data)) as picture:
+        image.thumbnail.save("thumb.webp", ContentFile(thumbnail_bytes(picture)), save=False)
+    image.save()
+    project_touch(project=shot.project)
+    return image

@@ -16,7 +16,12 @@ class Stage:
 
 STAGES: tuple[Stage, ...] = (
     Stage("plan", "Plan", "Prompt, clarifying questions, the brief, and a script of scenes and shots.", "project_plan"),
-    Stage("iterate", "Iterate", "Six image variants per shot, img2img refinement, favorites and the master image."),
+    Stage(
+        "iterate",
+        "Iterate",
+        "Six image variants per shot, img2img refinement, favorites and the master image.",
+        "project_iterate",
+    ),
     Stage("storyboard", "Storyboard", "Every master image in order, and image-to-video animation per shot."),
     Stage("review", "Review", "Preview each animated segment; approve, reject or regenerate it."),
     Stage("sound", "Sound", "Voiceover per scene, a music bed by mood, optional lipsync."),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects import plan_views, scene_views, team_views, views
+from projects import iterate_views, plan_views, scene_views, team_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -48,6 +48,20 @@ urlpatterns = [
     path("projects/<int:project_id>/shots/<int:shot_id>/", scene_views.shot_update, name="shot_update"),
     path("projects/<int:project_id>/shots/<int:shot_id>/delete/", scene_views.shot_delete, name="shot_delete"),
     path("projects/<int:project_id>/shots/<int:shot_id>/move/", scene_views.shot_move, name="shot_move"),
+    path("projects/<int:project_id>/iterate/", iterate_views.iterate, name="project_iterate"),
+    path("projects/<int:project_id>/iterate/<int:shot_id>/", iterate_views.iterate_shot, name="iterate_shot"),
+    path(
+        "projects/<int:project_id>/iterate/<int:shot_id>/generate/", iterate_views.shot_generate, name="shot_generate"
+    ),
+    path("projects/<int:project_id>/iterate/<int:shot_id>/refine/", iterate_views.shot_refine, name="shot_refine"),
+    path("projects/<int:project_id>/iterate/<int:shot_id>/upload/", iterate_views.shot_upload, name="shot_upload"),
+    path("projects/<int:project_id>/iterate/<int:shot_id>/compare/", iterate_views.image_compare, name="image_compare"),
+    path("projects/<int:project_id>/images/<int:image_id>/thumb/", iterate_views.image_thumb, name="shot_image_thumb"),
+    path(
+        "projects/<int:project_id>/images/<int:image_id>/favorite/", iterate_views.image_favorite, name="image_favorite"
+    ),
+    path("projects/<int:project_id>/images/<int:image_id>/master/", iterate_views.image_master, name="image_master"),
+    path("projects/<int:project_id>/images/<int:image_id>/retry/", iterate_views.image_retry, name="image_retry"),
     path("teams/", team_views.team_list, name="team_list"),
     path("teams/switch/", team_views.team_switch, name="team_switch"),
     path("teams/<int:team_id>/", team_views.team_detail, name="team_detail"),

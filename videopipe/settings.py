@@ -253,6 +253,10 @@ SESSION_COOKIE_HTTPONLY = True
 # Uploads stream to disk above 2.5 MB; request bodies stay bounded.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024, minimum=1024)
 
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000, minimum=10_000)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
 PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", schemes=("https", "http")).rstrip("/")
 
 

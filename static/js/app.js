@@ -75,3 +75,11 @@ function restoreDrafts() {
     htmx.trigger(form, "change");
   });
 }
+
+// Single-key shortcuts on links marked data-hotkey, unless the user is typing.
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+  const link = document.querySelector(`[data-hotkey="${CSS.escape(event.key)}"]`);
+  if (link) { event.preventDefault(); link.click(); }
+});
