@@ -8,6 +8,7 @@ extension swaps them in place. Progress-only updates are throttled.
 import logging
 import math
 import time
+import warnings
 from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
@@ -25,6 +26,13 @@ logger = logging.getLogger(__name__)
 TARGET_FRAGMENTS: dict[str, Callable[[models.Model, Job], str]] = {}
 
 
+def render_partial(template: str, context: dict) -> str:
+    """A partial for a websocket push: no request, so forms rely on the page's CSRF header (see app.js)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"A \{% csrf_token %\} was used", category=UserWarning)
+        return render_to_string(template, context)
+
+
 def group_name(project_id: int) -> str:
     return f"project-{project_id}"
 
@@ -32,7 +40,7 @@ def group_name(project_id: int) -> str:
 def activity_html(project: models.Model) -> str:
     from generation.selectors import activity_context  # noqa: PLC0415
 
-    return render_to_string("projects/project_detail.html#activity", {**activity_context(project), "oob": True})
+    return render_partial("projects/project_detail.html#activity", {**activity_context(project), "oob": True})
 
 
 def push(project_id: int, html: str) -> None:

@@ -43,7 +43,10 @@ def checked_upload(upload: UploadedFile) -> tuple[bytes, tuple[int, int]]:
             image = ImageOps.exif_transpose(probe).convert("RGB")
     except ValidationError:
         raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        megapixels = settings.UPLOAD_MAX_PIXELS // 1_000_000
+        raise ValidationError(f"The image is far too large; the limit is {megapixels} megapixels.") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
         raise ValidationError("That file is not a readable PNG, JPEG or WebP image.") from exc
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")

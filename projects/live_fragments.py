@@ -4,9 +4,8 @@ While a draft runs only its status line is replaced, so nobody's half-typed
 text elsewhere on the page is overwritten.
 """
 
-from django.template.loader import render_to_string
-
 from generation.live import TARGET_FRAGMENTS
+from generation.live import render_partial as render_to_string
 from generation.models import Job
 from projects.models import ProjectScene, ShotImage, VideoProject
 

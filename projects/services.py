@@ -531,7 +531,8 @@ def shot_select_master(*, shot: SceneShot, image: ShotImage) -> StoryboardSelect
             transaction.on_commit(lambda: delete_stored_files.send([old_video]))
     project = shot.project
     every_shot_has_a_master = not SceneShot.objects.filter(project=project, selected_image__isnull=True).exists()
-    if every_shot_has_a_master and project.status in (ProjectStatus.SCENES_SETUP, ProjectStatus.SHOT_ITERATION):
+    before_storyboard = (ProjectStatus.PROMPT_PLANNING, ProjectStatus.SCENES_SETUP, ProjectStatus.SHOT_ITERATION)
+    if every_shot_has_a_master and project.status in before_storyboard:
         project_set_status(project=project, status=ProjectStatus.STORYBOARD_FINAL)
     project_touch(project=project)
     return selection

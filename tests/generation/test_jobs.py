@@ -63,6 +63,7 @@ def test_it_runs_an_offline_image_job_into_its_target(project, owner, pending_im
     assert image.status == GenerationStatus.COMPLETE
     assert (image.width, image.height) == (1024, 576)
     assert image.image.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert image.thumbnail.name.endswith(".webp") and image.get_thumb_url().endswith("/thumb/")
     assert image.metadata["provenance"]["provider"] == "offline"
     assert image.metadata["provenance"]["seed"] == 42
 
