@@ -1,5 +1,7 @@
 """Scenes setup: edit, add, delete and reorder scenes and shots; redraft one scene's shots."""
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -48,6 +50,17 @@ def scenes_context(
 def _list(request: HttpRequest, project: VideoProject, status: int = 200, **extra: object) -> HttpResponse:
     context = {**scenes_context(project, **extra), **stage_context(project, current="plan")}
     return render(request, "projects/scenes.html#scene-list", context, status=status)
+
+
+def _apply_order(request: HttpRequest, project: VideoProject, reorder: Callable[[list[int]], None]) -> HttpResponse:
+    form = OrderForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors["ids"])
+        reorder(form.cleaned_data["ids"])
+    except ValidationError as error:
+        return _list(request, project, status=422, list_error=" ".join(error.messages))
+    return _list(request, project)
 
 
 @login_required
@@ -121,14 +134,7 @@ def scene_move(request: HttpRequest, project_id: int, scene_id: int) -> HttpResp
 @require_POST
 def scenes_reorder(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id, minimum=Role.EDITOR)
-    form = OrderForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise ValidationError(form.errors["ids"])
-        services.scene_reorder(project=project, scene_ids=form.cleaned_data["ids"])
-    except ValidationError as error:
-        return _list(request, project, status=422, list_error=" ".join(error.messages))
-    return _list(request, project)
+    return _apply_order(request, project, lambda ids: services.scene_reorder(project=project, scene_ids=ids))
 
 
 @login_required
@@ -188,14 +194,7 @@ def shot_move(request: HttpRequest, project_id: int, shot_id: int) -> HttpRespon
 def shots_reorder(request: HttpRequest, project_id: int, scene_id: int) -> HttpResponse:
     project = project_for(request, project_id, minimum=Role.EDITOR)
     scene = get_object_or_404(ProjectScene, pk=scene_id, project=project)
-    form = OrderForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise ValidationError(form.errors["ids"])
-        services.shot_reorder(scene=scene, shot_ids=form.cleaned_data["ids"])
-    except ValidationError as error:
-        return _list(request, project, status=422, list_error=" ".join(error.messages))
-    return _list(request, project)
+    return _apply_order(request, project, lambda ids: services.shot_reorder(scene=scene, shot_ids=ids))
 
 
 @login_required

@@ -79,6 +79,37 @@ def _insert_position(position: int | None, count: int) -> int:
     return position
 
 
+def _insert_numbered(siblings: models.QuerySet, field: str, position: int | None, obj: models.Model) -> models.Model:
+    """Save obj at position among siblings (appended by default), keeping numbers dense. The parent is locked."""
+    number = _insert_position(position, siblings.count())
+    siblings.filter(**{f"{field}__gte": number}).update(**{field: F(field) + _RENUMBER_OFFSET})
+    setattr(obj, field, number)
+    obj.full_clean(exclude=[field], validate_constraints=False)
+    obj.save()
+    shifted = siblings.filter(**{f"{field}__gt": _RENUMBER_OFFSET}).order_by(field).values_list("pk", flat=True)
+    siblings.model.objects.bulk_update(
+        [siblings.model(pk=pk, **{field: number + i}) for i, pk in enumerate(shifted, start=1)], [field]
+    )
+    return obj
+
+
+def _reorder(siblings: models.QuerySet, field: str, ids: Sequence[int], what: str) -> None:
+    current = set(siblings.values_list("pk", flat=True))
+    if len(ids) != len(current) or set(ids) != current:
+        raise ValidationError(f"The new order must list every {what} exactly once.")
+    _renumber(siblings, field, ids)
+
+
+def _update(obj: models.Model, fields: dict, editable: set[str]) -> None:
+    unknown = set(fields) - editable
+    if unknown:
+        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        setattr(obj, name, value)
+    obj.full_clean(validate_constraints=False)
+    obj.save(update_fields=[*fields, "updated_at"])
+
+
 # Teams and members ---------------------------------------------------------
 
 
@@ -262,25 +293,8 @@ def scene_create(
     position: int | None = None,
 ) -> ProjectScene:
     _lock(VideoProject, project.pk)
-    siblings = ProjectScene.objects.filter(project=project)
-    number = _insert_position(position, siblings.count())
-    siblings.filter(scene_number__gte=number).update(scene_number=F("scene_number") + _RENUMBER_OFFSET)
-    scene = ProjectScene(
-        project=project,
-        scene_number=number,
-        title=title,
-        description=description,
-        narration=narration,
-        duration=duration,
-    )
-    scene.full_clean(exclude=["scene_number"], validate_constraints=False)
-    scene.save()
-    shifted = list(
-        siblings.filter(scene_number__gt=_RENUMBER_OFFSET).order_by("scene_number").values_list("pk", flat=True)
-    )
-    ProjectScene.objects.bulk_update(
-        [ProjectScene(pk=pk, scene_number=number + i) for i, pk in enumerate(shifted, start=1)], ["scene_number"]
-    )
+    scene = ProjectScene(project=project, title=title, description=description, narration=narration, duration=duration)
+    _insert_numbered(ProjectScene.objects.filter(project=project), "scene_number", position, scene)
     project_touch(project=project)
     return scene
 
@@ -310,13 +324,7 @@ _SCENE_EDITABLE = {"title", "description", "narration", "duration"}
 
 @transaction.atomic
 def scene_update(*, scene: ProjectScene, **fields: object) -> ProjectScene:
-    unknown = set(fields) - _SCENE_EDITABLE
-    if unknown:
-        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
-    for name, value in fields.items():
-        setattr(scene, name, value)
-    scene.full_clean(validate_constraints=False)
-    scene.save(update_fields=[*fields, "updated_at"])
+    _update(scene, fields, _SCENE_EDITABLE)
     project_touch(project=scene.project)
     return scene
 
@@ -324,11 +332,7 @@ def scene_update(*, scene: ProjectScene, **fields: object) -> ProjectScene:
 @transaction.atomic
 def scene_reorder(*, project: VideoProject, scene_ids: Sequence[int]) -> None:
     _lock(VideoProject, project.pk)
-    scenes = ProjectScene.objects.filter(project=project)
-    current = set(scenes.values_list("pk", flat=True))
-    if len(scene_ids) != len(current) or set(scene_ids) != current:
-        raise ValidationError("The new order must list every scene of the project exactly once.")
-    _renumber(scenes, "scene_number", scene_ids)
+    _reorder(ProjectScene.objects.filter(project=project), "scene_number", scene_ids, "scene of the project")
     project_touch(project=project)
 
 
@@ -367,25 +371,14 @@ def shot_create(
     *, scene: ProjectScene, description: str, initial_prompt: str = "", framing: str = "", position: int | None = None
 ) -> SceneShot:
     _lock(ProjectScene, scene.pk)
-    siblings = SceneShot.objects.filter(scene=scene)
-    number = _insert_position(position, siblings.count())
-    siblings.filter(shot_number__gte=number).update(shot_number=F("shot_number") + _RENUMBER_OFFSET)
     shot = SceneShot(
         project_id=scene.project_id,
         scene=scene,
-        shot_number=number,
         description=description,
         initial_prompt=initial_prompt,
         framing=framing,
     )
-    shot.full_clean(exclude=["shot_number"], validate_constraints=False)
-    shot.save()
-    shifted = list(
-        siblings.filter(shot_number__gt=_RENUMBER_OFFSET).order_by("shot_number").values_list("pk", flat=True)
-    )
-    SceneShot.objects.bulk_update(
-        [SceneShot(pk=pk, shot_number=number + i) for i, pk in enumerate(shifted, start=1)], ["shot_number"]
-    )
+    _insert_numbered(SceneShot.objects.filter(scene=scene), "shot_number", position, shot)
     project_touch(project=scene.project)
     return shot
 
@@ -395,13 +388,7 @@ _SHOT_EDITABLE = {"description", "initial_prompt", "framing"}
 
 @transaction.atomic
 def shot_update(*, shot: SceneShot, **fields: object) -> SceneShot:
-    unknown = set(fields) - _SHOT_EDITABLE
-    if unknown:
-        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
-    for name, value in fields.items():
-        setattr(shot, name, value)
-    shot.full_clean(validate_constraints=False)
-    shot.save(update_fields=[*fields, "updated_at"])
+    _update(shot, fields, _SHOT_EDITABLE)
     project_touch(project=shot.project)
     return shot
 
@@ -409,11 +396,7 @@ def shot_update(*, shot: SceneShot, **fields: object) -> SceneShot:
 @transaction.atomic
 def shot_reorder(*, scene: ProjectScene, shot_ids: Sequence[int]) -> None:
     _lock(ProjectScene, scene.pk)
-    shots = SceneShot.objects.filter(scene=scene)
-    current = set(shots.values_list("pk", flat=True))
-    if len(shot_ids) != len(current) or set(shot_ids) != current:
-        raise ValidationError("The new order must list every shot of the scene exactly once.")
-    _renumber(shots, "shot_number", shot_ids)
+    _reorder(SceneShot.objects.filter(scene=scene), "shot_number", shot_ids, "shot of the scene")
     project_touch(project=scene.project)
 
 
