@@ -37,7 +37,7 @@ def scenes_context(
         scene.status_id = f"redraft-status-{scene.pk}"
         for shot in scene.shots_list:
             shot.form = shot_forms.get(shot.pk) or ShotForm(instance=shot, prefix=f"shot-{shot.pk}")
-            shot.open = shot.pk in shot_forms or overrides.get("focus") == f"shot-{shot.pk}"
+            shot.open = shot.pk in shot_forms or overrides.get("saved_shot") == shot.pk
     return {
         "project": project,
         "scenes": scenes,
@@ -218,4 +218,4 @@ def start_iteration(request: HttpRequest, project_id: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("project_scenes", project_id=project.pk)
-    return redirect("project_stage", project_id=project.pk, stage="iterate")
+    return redirect("project_iterate", project_id=project.pk)

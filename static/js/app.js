@@ -55,7 +55,17 @@ function draftValues(form) {
 }
 document.addEventListener("input", (event) => {
   const form = event.target.form;
-  if (form && form.dataset.draftKey) localStorage.setItem(form.dataset.draftKey, JSON.stringify(draftValues(form)));
+  if (!form || !form.dataset.draftKey) return;
+  localStorage.setItem(form.dataset.draftKey, JSON.stringify(draftValues(form)));
+  const state = document.getElementById("save-state");
+  if (state) { state.textContent = "Unsaved changes…"; state.className = "save-state saving"; }
+});
+document.body.addEventListener("htmx:beforeRequest", (event) => {
+  const state = document.getElementById("save-state");
+  if (state && event.detail.elt.matches && event.detail.elt.matches("form[data-draft-key]")) {
+    state.textContent = "Saving…";
+    state.className = "save-state saving";
+  }
 });
 document.body.addEventListener("htmx:afterRequest", (event) => {
   const form = event.detail.elt.closest && event.detail.elt.closest("form[data-draft-key]");

@@ -234,6 +234,7 @@ def test_moving_on_to_iteration_needs_a_shot(owner_client, project):
     response = owner_client.post(reverse("start_iteration", args=[project.pk]), follow=True)
     assert "Add at least one shot" in response.content.decode()
     build_tree(project, scenes=1, shots=1)
-    owner_client.post(reverse("start_iteration", args=[project.pk]))
+    response = owner_client.post(reverse("start_iteration", args=[project.pk]))
+    assert response["Location"] == reverse("project_iterate", args=[project.pk])
     project.refresh_from_db()
     assert project.status == ProjectStatus.SHOT_ITERATION

@@ -116,7 +116,7 @@ def _shot(scene_title: str, brief_: dict, n: int, key: str) -> dict:
     place = (brief_.get("places") or [{}])[0]
     description = f"{framing}: {scene_title.split(': ', 1)[-1]}"
     if n % 2 and character.get("name"):
-        description += f", {character['name'].lower()} in frame"
+        description += f", {character['name']} in frame"
     style = brief_.get("style") or "cinematic"
     prompt_bits = [framing, scene_title, place.get("description", ""), style]
     if n % 2 and character.get("description"):
