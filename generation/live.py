@@ -22,8 +22,9 @@ from generation.models import Job, JobStatus
 
 logger = logging.getLogger(__name__)
 
-# Target model label -> a function rendering that object's fragments for a job change (registered by the stage apps).
-TARGET_FRAGMENTS: dict[str, Callable[[models.Model, Job], str]] = {}
+# Target model label -> a function rendering that object's fragments for a job change, keyed by
+# element id (registered by the stage apps). Each page subscribes to the ids it shows.
+TARGET_FRAGMENTS: dict[str, Callable[[models.Model, Job], dict[str, str]]] = {}
 
 
 def render_partial(template: str, context: dict) -> str:
@@ -43,12 +44,13 @@ def activity_html(project: models.Model) -> str:
     return render_partial("projects/project_detail.html#activity", {**activity_context(project), "oob": True})
 
 
-def push(project_id: int, html: str) -> None:
+def push(project_id: int, fragments: dict[str, str]) -> None:
     layer = get_channel_layer()
-    if layer is None or not html.strip():
+    fragments = {key: html for key, html in fragments.items() if html.strip()}
+    if layer is None or not fragments:
         return
     try:
-        async_to_sync(layer.group_send)(group_name(project_id), {"type": "project.html", "html": html})
+        async_to_sync(layer.group_send)(group_name(project_id), {"type": "project.html", "fragments": fragments})
     except Exception:
         # Live status is a courtesy: a broken channel layer must never fail a job.
         logger.exception("Could not push live status for project %s", project_id)
@@ -64,8 +66,8 @@ def job_changed(job_id: int) -> None:
         window = int(time.time() / throttle)
         if not cache.add(f"live-job-{job_id}-{window}", 1, timeout=max(1, math.ceil(throttle))):
             return
-    parts = [activity_html(job.project)]
+    fragments = {"activity": activity_html(job.project)}
     target = job.target
     if target is not None and (render := TARGET_FRAGMENTS.get(target._meta.label_lower)):
-        parts.append(render(target, job))
-    push(job.project_id, "\n".join(parts))
+        fragments.update(render(target, job))
+    push(job.project_id, fragments)

@@ -21,32 +21,34 @@ def _status(job: Job, status_id: str, working: str) -> str:
     return render_to_string("projects/_job_status.html", context)
 
 
-def project_fragments(project: VideoProject, job: Job) -> str:
+def project_fragments(project: VideoProject, job: Job) -> dict[str, str]:
     from projects.plan_views import plan_context  # noqa: PLC0415 - views import this app's models
 
     task = job.input.get("task")
     if task not in WORKING:
-        return ""
+        return {}
     if not job.is_terminal:
-        return _status(job, f"{task}-status", WORKING[task])
-    return render_to_string(f"projects/plan.html#{task}", {**plan_context(project), "oob": True})
+        return {f"{task}-status": _status(job, f"{task}-status", WORKING[task])}
+    return {task: render_to_string(f"projects/plan.html#{task}", {**plan_context(project), "oob": True})}
 
 
-def scene_fragments(scene: ProjectScene, job: Job) -> str:
+def scene_fragments(scene: ProjectScene, job: Job) -> dict[str, str]:
     from projects.scene_views import scenes_context  # noqa: PLC0415
 
+    status_id = f"redraft-status-{scene.pk}"
     if not job.is_terminal:
-        return _status(job, f"redraft-status-{scene.pk}", "Redrafting shots…")
-    return render_to_string("projects/scenes.html#scene-list", {**scenes_context(scene.project), "oob": True})
+        return {status_id: _status(job, status_id, "Redrafting shots…")}
+    context = {**scenes_context(scene.project), "oob": True}
+    return {"scene-list": render_to_string("projects/scenes.html#scene-list", context)}
 
 
 TARGET_FRAGMENTS["projects.videoproject"] = project_fragments
 TARGET_FRAGMENTS["projects.projectscene"] = scene_fragments
 
 
-def image_fragment(image: ShotImage, job: Job) -> str:
+def image_fragment(image: ShotImage, job: Job) -> dict[str, str]:
     context = {"project": image.project, "image": image, "shot": image.shot, "oob": True}
-    return render_to_string("projects/iterate.html#tile", context)
+    return {f"tile-{image.pk}": render_to_string("projects/iterate.html#tile", context)}
 
 
 TARGET_FRAGMENTS["projects.shotimage"] = image_fragment

@@ -121,3 +121,24 @@ def test_a_removed_member_stops_receiving_pushes(project, owner, teammate):
         return output["type"] == "websocket.close"
 
     assert async_to_sync(session)() is True
+
+
+def test_a_page_gets_only_the_fragments_it_shows(project, owner, pending_image):
+    job = services.job_create(project=project, user=owner, capability="image", input=IMAGE, target=pending_image)
+
+    async def session() -> tuple[bool, str]:
+        communicator = WebsocketCommunicator(
+            URLRouter(websocket_urlpatterns), f"/ws/projects/{project.pk}/?parts=tile-*"
+        )
+        communicator.scope["user"] = owner
+        connected, _ = await communicator.connect()
+        assert connected
+        quiet_at_connect = await communicator.receive_nothing(timeout=0.3)  # no activity panel on this page
+        await database_sync_to_async(services.job_fail)(job=job, error="boom")
+        pushed = await communicator.receive_from(timeout=5)
+        await communicator.disconnect()
+        return quiet_at_connect, pushed
+
+    quiet, pushed = async_to_sync(session)()
+    assert quiet is True
+    assert f'id="tile-{pending_image.pk}"' in pushed and 'id="activity"' not in pushed and "boom" in pushed
