@@ -86,8 +86,8 @@ def scene_add(request: HttpRequest, project_id: int) -> HttpResponse:
     form = SceneForm(request.POST, prefix="new")
     if not form.is_valid():
         return _list(request, project, status=422, new_scene_form=form)
-    scene = services.scene_create(project=project, **form.cleaned_data)
-    return _list(request, project, focus=f"scene-{scene.pk}")
+    services.scene_create(project=project, **form.cleaned_data)
+    return _list(request, project)
 
 
 @login_required
@@ -127,7 +127,7 @@ def scene_move(request: HttpRequest, project_id: int, scene_id: int) -> HttpResp
     form = MoveForm(request.POST)
     if form.is_valid():
         services.scene_move(scene=scene, offset=form.offset)
-    return _list(request, project, focus=f"scene-{scene.pk}")
+    return _list(request, project)
 
 
 @login_required
@@ -145,8 +145,8 @@ def shot_add(request: HttpRequest, project_id: int, scene_id: int) -> HttpRespon
     form = ShotForm(request.POST, prefix=f"new-shot-{scene.pk}")
     if not form.is_valid():
         return _list(request, project, status=422, new_shot_forms={scene.pk: form})
-    shot = services.shot_create(scene=scene, **form.cleaned_data)
-    return _list(request, project, focus=f"shot-{shot.pk}")
+    services.shot_create(scene=scene, **form.cleaned_data)
+    return _list(request, project)
 
 
 @login_required
@@ -186,7 +186,7 @@ def shot_move(request: HttpRequest, project_id: int, shot_id: int) -> HttpRespon
     form = MoveForm(request.POST)
     if form.is_valid():
         services.shot_move(shot=shot, offset=form.offset)
-    return _list(request, project, focus=f"shot-{shot.pk}")
+    return _list(request, project)
 
 
 @login_required
