@@ -8,6 +8,8 @@
         handle: ".drag-handle",
         draggable: "[data-id]",
         animation: 150,
+        // Pointer events instead of native HTML5 drag and drop: the same on every browser and touch screen.
+        forceFallback: true,
         onEnd: function (event) {
           if (event.oldIndex === event.newIndex) return;
           var ids = Array.from(list.querySelectorAll(":scope > [data-id]")).map(function (item) {

@@ -79,14 +79,21 @@ def test_it_goes_from_a_prompt_to_an_editable_plan(live_server, page: Page, shoo
     expect(rows).to_have_count(len(shots))
     shoot("plan-03-scenes")
 
-    # Drag the first shot below the second, by its handle.
+    # Drag the first shot below the second, by its handle, once the lists are sortable.
+    page.wait_for_function("[...document.querySelectorAll('[data-sortable]')].every((list) => list._sortable)")
     handle = page.locator(f"#shot-{shots[0].pk} .drag-handle")
     target = page.locator(f"#shot-{shots[1].pk}")
     box = target.bounding_box()
-    handle.hover()
+    start = handle.bounding_box()
+    x, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
+    page.mouse.move(x, y)
     page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.9, steps=12)
-    page.mouse.up()
+    page.mouse.move(x, y + 8, steps=2)  # past Sortable's drag threshold, then give it a frame to start
+    page.wait_for_timeout(150)
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.9, steps=15)
+    page.wait_for_timeout(150)
+    with page.expect_response(lambda r: "/shots/order/" in r.url):
+        page.mouse.up()
     expect(page.locator(f"#scene-{scene.pk} .shot-row").first).to_have_attribute("data-id", str(shots[1].pk))
     page.reload()
     expect(page.locator(f"#scene-{scene.pk} .shot-row").first).to_have_attribute("data-id", str(shots[1].pk))
