@@ -46,6 +46,21 @@ def resolve(capability: str) -> AIModel:
     raise NoModelError(f"No active model is registered for {capability}. Add one in the admin's model registry.")
 
 
+def usable(capability: str) -> list[AIModel]:
+    """The active models a user may pick for capability: those whose provider has credentials here."""
+    models = AIModel.objects.filter(capability=capability, is_active=True).order_by("provider", "label")
+    return [model for model in models if has_credentials(model.provider)]
+
+
+def check_usable(model: AIModel, capability: str) -> None:
+    if model.capability != capability:
+        raise NoModelError(f"{model.label} does not do {capability}.")
+    if not model.is_active:
+        raise NoModelError(f"{model.label} has been switched off by an operator. Choose another model.")
+    if not has_credentials(model.provider):
+        raise NoModelError(f"{model.label} needs {model.get_provider_display()} credentials, which are not set here.")
+
+
 def units(model: AIModel, params: dict, *, outputs: int | None = None) -> Decimal:
     """How many price units a call uses: known exactly after the call (outputs), estimated before."""
     unit = model.price_unit

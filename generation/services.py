@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from generation import ingest, live, registry
 from generation.handlers import handler_for
-from generation.models import ACTIVE, STATUS_RANK, TERMINAL, Job, JobStatus, WebhookDelivery
+from generation.models import ACTIVE, STATUS_RANK, TERMINAL, AIModel, Job, JobStatus, WebhookDelivery
 from generation.providers import for_provider, requests
 from generation.providers.base import Completed, OutputFile, ProviderError, RemoteState, Submitted, TransientError
 from projects.models import Team, VideoProject
@@ -47,6 +47,8 @@ class JobSpec:
     input: dict
     target: models.Model | None = None
     idempotency_key: str | None = None
+    # A model the user chose; None lets the registry route the capability.
+    model: AIModel | None = None
 
 
 # Spend -----------------------------------------------------------------------
@@ -97,7 +99,12 @@ def jobs_create(*, project: VideoProject, user: AbstractBaseUser | None, specs: 
             params = requests.normalize(spec.capability, spec.input)
         except requests.BadRequestError as error:
             raise ValidationError(str(error)) from None
-        model = registry.resolve(spec.capability)
+        if spec.model is not None:
+            try:
+                registry.check_usable(spec.model, spec.capability)
+            except registry.NoModelError as error:
+                raise ValidationError(str(error)) from None
+        model = spec.model or registry.resolve(spec.capability)
         job = Job(
             team=team,
             project=project,

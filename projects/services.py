@@ -36,6 +36,7 @@ from projects.models import (
     VideoProject,
     WorkflowVersion,
 )
+from projects.signals import master_changed
 from projects.tasks import delete_stored_files
 
 if TYPE_CHECKING:
@@ -510,7 +511,12 @@ def shot_select_master(*, shot: SceneShot, image: ShotImage) -> StoryboardSelect
         selection.animated_video = ""
         selection.prediction_id = ""
         selection.save()
-        if old_video:
+        owned = {
+            name
+            for _, names in master_changed.send(sender=SceneShot, shot=shot, old_video=old_video)
+            for name in names or ()
+        }
+        if old_video and old_video not in owned:
             transaction.on_commit(lambda: delete_stored_files.send([old_video]))
     project = shot.project
     every_shot_has_a_master = not SceneShot.objects.filter(project=project, selected_image__isnull=True).exists()

@@ -46,7 +46,10 @@ class SweeperKickoff(dramatiq.Middleware):
         from django.core.cache import cache  # noqa: PLC0415
 
         from generation.tasks import sweep_jobs  # noqa: PLC0415
+        from storyboard.tasks import CLEANUP_INTERVAL_SECONDS, cleanup_segments  # noqa: PLC0415
 
         interval = settings.SWEEP_INTERVAL_SECONDS
         if cache.add("sweeper-scheduled", 1, timeout=interval - 1):
             sweep_jobs.send_with_options(args=(True,), delay=interval * 1000)
+        if cache.add("segment-cleanup-scheduled", 1, timeout=CLEANUP_INTERVAL_SECONDS - 1):
+            cleanup_segments.send_with_options(args=(True,), delay=60 * 1000)

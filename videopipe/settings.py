@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "django_dramatiq",
     "projects",
     "generation",
+    "storyboard",
 ]
 
 MIDDLEWARE = [
@@ -293,6 +294,10 @@ JOB_POLL_SECONDS = env_int("JOB_POLL_SECONDS", 3, minimum=1)
 SWEEP_QUIET_SECONDS = env_int("SWEEP_QUIET_SECONDS", 120, minimum=5)
 SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60, minimum=5)
 SWEEPER_AUTOSTART = env_bool("SWEEPER_AUTOSTART", default=True)
+# Storage policy for segment versions: rejected versions older than this many days,
+# beyond each shot's last SEGMENT_KEEP_VERSIONS, lose their files (never approved or current ones).
+SEGMENT_CLEANUP_DAYS = env_int("SEGMENT_CLEANUP_DAYS", 7, minimum=0)
+SEGMENT_KEEP_VERSIONS = env_int("SEGMENT_KEEP_VERSIONS", 3, minimum=0)
 LIVE_PROGRESS_THROTTLE_SECONDS = float(env_int("LIVE_PROGRESS_THROTTLE_MS", 500, minimum=0)) / 1000
 
 # Media ingest: provider outputs are fetched from these hosts only (and their subdomains).

@@ -6,6 +6,7 @@ urlpatterns = [
     path("accounts/", include("projects.account_urls")),
     path("", include("generation.urls")),
     path("", include("projects.urls")),
+    path("", include("storyboard.urls")),
 ]
 
 handler403 = "projects.views.error_403"

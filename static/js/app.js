@@ -4,6 +4,8 @@ document.addEventListener("change", (event) => {
   if (el.matches("[data-autosubmit]")) el.form.requestSubmit();
 });
 document.addEventListener("submit", (event) => {
+  // htmx has taken the submit (and asks through htmx:confirm): do not ask twice.
+  if (event.defaultPrevented) return;
   const message = event.target.dataset.confirm;
   if (message && !window.confirm(message)) event.preventDefault();
 });
