@@ -7,19 +7,28 @@ from storyboard.selectors import animation_models
 DURATION_CHOICES = [(d, f"{d} seconds") for d in DURATIONS]
 
 
-class ModelChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: AIModel) -> str:
-        price = f"${obj.unit_price:.3f} {obj.get_price_unit_display()}" if obj.unit_price else "free"
-        return f"{obj.label} ({price})"
+def model_label(model: AIModel) -> str:
+    price = f"${model.unit_price:.3f} {model.get_price_unit_display()}" if model.unit_price else "free"
+    return f"{model.label} ({price})"
 
 
-def _model_field(**kwargs: object) -> ModelChoiceField:
-    usable = [m.pk for m in animation_models()]
-    return ModelChoiceField(
-        queryset=AIModel.objects.filter(pk__in=usable).order_by("provider", "label"),
-        error_messages={"invalid_choice": "That model is not available here. Choose one from the list."},
-        **kwargs,
-    )
+class ModelField(forms.TypedChoiceField):
+    """A registry model among those usable here; the list is read once per page, not once per form."""
+
+    def __init__(self, *, models: list[AIModel], blank: str | None = None, **kwargs: object) -> None:
+        by_pk = {str(m.pk): m for m in models}
+        choices = [("", blank)] if blank is not None else []
+        super().__init__(
+            choices=[*choices, *((str(m.pk), model_label(m)) for m in models)],
+            coerce=lambda pk: by_pk[str(pk)],
+            empty_value=None,
+            required=blank is None,
+            error_messages={"invalid_choice": "That model is not available here. Choose one from the list."},
+            **kwargs,
+        )
+
+    def prepare_value(self, value: object) -> object:
+        return value.pk if isinstance(value, AIModel) else value
 
 
 class ShotAnimationForm(forms.Form):
@@ -38,9 +47,10 @@ class ShotAnimationForm(forms.Form):
         help_text="Blank: a new random seed each time. Every segment records the seed it used.",
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: object, models: list[AIModel] | None = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["ai_model"] = _model_field(label="Model", required=False, empty_label="Default model")
+        models = animation_models() if models is None else models
+        self.fields["ai_model"] = ModelField(models=models, blank="Default model", label="Model")
 
 
 class ReviewSettingsForm(forms.Form):
@@ -110,9 +120,10 @@ class RegenerateForm(forms.Form):
     ai_model = forms.Field()
     expected_cost = forms.DecimalField(max_digits=12, decimal_places=2, required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: object, models: list[AIModel] | None = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["ai_model"] = _model_field(label="Model", empty_label=None)
+        models = animation_models() if models is None else models
+        self.fields["ai_model"] = ModelField(models=models, label="Model")
 
 
 class NotesForm(forms.Form):

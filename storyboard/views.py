@@ -29,13 +29,13 @@ from videopipe.media import serve_file
 # Storyboard ------------------------------------------------------------------
 
 
-def _animation_form(shot: SceneShot) -> ShotAnimationForm:
+def _animation_form(shot: SceneShot, models: list) -> ShotAnimationForm:
     settings = getattr(shot, "animation", None)
     initial = {"duration": 5}
     if settings:
         initial = {"ai_model": settings.ai_model_id, "duration": settings.duration,
                    "motion_prompt": settings.motion_prompt, "seed": settings.seed}  # fmt: skip
-    return ShotAnimationForm(initial=initial, auto_id=f"id_shot{shot.pk}_%s")
+    return ShotAnimationForm(initial=initial, auto_id=f"id_shot{shot.pk}_%s", models=models)
 
 
 def card_context(project: VideoProject, shot_id: int, **extra: object) -> dict:
@@ -43,7 +43,7 @@ def card_context(project: VideoProject, shot_id: int, **extra: object) -> dict:
     shot = next((s for s in selectors.ordered_shots(scenes) if s.pk == shot_id), None)
     if shot is None:
         raise Http404("No such shot.")
-    shot.form = extra.pop("form", None) or _animation_form(shot)
+    shot.form = extra.pop("form", None) or _animation_form(shot, selectors.animation_models())
     return {"project": project, "shot": shot, "scene": next(sc for sc in scenes if sc.pk == shot.scene_id), **extra}
 
 
@@ -59,8 +59,9 @@ def progress_context(project: VideoProject) -> dict:
 def board_context(project: VideoProject, **extra: object) -> dict:
     scenes = selectors.storyboard_scenes(project=project)
     shots = selectors.ordered_shots(scenes)
+    models = selectors.animation_models()
     for shot in shots:
-        shot.form = _animation_form(shot)
+        shot.form = _animation_form(shot, models)
     config = selectors.review_settings_of(project=project)
     return {
         "project": project,

@@ -40,3 +40,31 @@ def build_tree(project: VideoProject, *, scenes: int, shots: int, iterations: in
                 parent = batch[0]
             all_shots.append(shot)
     return all_shots
+
+
+def make_segment(
+    shot: SceneShot, *, version: int = 1, data: bytes = b"\x00\x00\x00\x18ftypmp42 fake", **fields: object
+):
+    """A finished segment row whose video file holds data (not a real video: for access and serving tests)."""
+    from storyboard.models import SegmentStatus, VideoSegment
+
+    segment = VideoSegment(
+        project_id=shot.project_id,
+        scene_id=shot.scene_id,
+        shot=shot,
+        version=version,
+        status=SegmentStatus.COMPLETED,
+        generation_params={
+            "prompt": "pan",
+            "seed": 1,
+            "duration": 5,
+            "resolution": "720p",
+            "model": "offline/ffmpeg-motion",
+            "model_label": "Offline motion (ffmpeg)",
+        },
+        **fields,
+    )
+    segment.video.save("segment.mp4", ContentFile(data), save=False)
+    segment.thumbnail.save("thumb.png", ContentFile(png_bytes()), save=False)
+    segment.save()
+    return segment

@@ -10,7 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from generation.models import Job
 from projects import services
 from projects.models import ClarifyingQuestion, Membership, Role, Scene, ShotImage
-from tests.factories import build_tree, complete
+from tests.factories import build_tree, complete, make_segment
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +58,7 @@ def foreign(outsider):
         project=project, order=1, question="Who?", suggested_answers=["a", "b"]
     )
     return {
+        "segment_id": make_segment(shot).pk,
         "question_id": question.pk,
         "shot_id": shot.pk,
         "v1_scene_id": scene.pk,
@@ -125,6 +126,7 @@ def test_it_answers_403_to_a_viewer_on_every_change(client, viewer, team, owner)
         project=project, order=1, question="Who?", suggested_answers=["a", "b"]
     )
     ids = {
+        "segment_id": make_segment(shot).pk,
         "question_id": question.pk,
         "shot_id": shot.pk,
         "v1_scene_id": scene.pk,
@@ -161,7 +163,10 @@ def test_it_lets_a_viewer_read_every_page(client, viewer, project):
     for url in [
         reverse("dashboard"),
         reverse("project_detail", args=[project.pk]),
-        reverse("project_stage", args=[project.pk, "storyboard"]),
+        reverse("project_stage", args=[project.pk, "sound"]),
+        reverse("project_storyboard", args=[project.pk]),
+        reverse("project_review", args=[project.pk]),
+        reverse("review_shot", args=[project.pk, image.shot_id]),
         reverse("shot_image_file", args=[project.pk, image.pk]),
         reverse("team_detail", args=[project.team_id]),
     ]:

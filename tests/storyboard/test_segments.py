@@ -28,8 +28,8 @@ def _animate(project, shots, user, **kwargs):
 def test_it_animates_three_shots_into_three_playable_mp4s(project, shots, owner):
     segments = _animate(project, shots, owner)
     assert [s.version for s in segments] == [1, 1, 1]
-    for segment in segments:
-        segment = run_segment(segment)
+    for made in segments:
+        segment = run_segment(made)
         assert segment.status == SegmentStatus.COMPLETED
         with default_storage.open(segment.video.name, "rb") as handle, av.open(handle) as container:
             stream = container.streams.video[0]
@@ -83,8 +83,8 @@ def test_it_auto_approves_and_completes_the_animation_stage(project, shots, owne
     services.review_settings_update(project=project, mode="parallel", batch_size=3, auto_approve=True)
     project.refresh_from_db()
     assert project.status == ProjectStatus.STORYBOARD_FINAL
-    for segment in _animate(project, shots, owner):
-        segment = run_segment(segment)
+    for made in _animate(project, shots, owner):
+        segment = run_segment(made)
         assert segment.approval_status == ApprovalStatus.APPROVED
         assert segment.reviews.get().user is None
     project.refresh_from_db()
