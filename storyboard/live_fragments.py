@@ -23,7 +23,7 @@ def segment_fragments(segment: VideoSegment, job: Job) -> dict[str, str]:
     }
     segment.refresh_from_db()
     fragments[f"player-{segment.pk}"] = render_partial(
-        "storyboard/review.html#player", {"project": project, "segment": segment, "oob": True}
+        "storyboard/review.html#player", {"project": project, "segment": segment, "oob": True, "refresh": True}
     )
     return fragments
 

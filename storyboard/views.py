@@ -261,7 +261,14 @@ def _version_param(request: HttpRequest) -> int | None:
 @require_GET
 def review_shot(request: HttpRequest, project_id: int, shot_id: int) -> HttpResponse:
     project = project_for(request, project_id)
-    return _review_panel(request, project, _shot(project, shot_id), version=_version_param(request))
+    shot, version = _shot(project, shot_id), _version_param(request)
+    part = request.GET.get("part")
+    if request.htmx and part in ("player", "scores") and version:
+        # The polling fallback of a page without a websocket: one version's player or scores.
+        segment = get_object_or_404(VideoSegment.objects.select_related("job", "parent"), shot=shot, version=version)
+        context = {"project": project, "segment": segment, "refresh": True}
+        return render(request, f"storyboard/review.html#{part}", context)
+    return _review_panel(request, project, shot, version=version)
 
 
 def _segment(project: VideoProject, segment_id: int) -> VideoSegment:

@@ -249,3 +249,46 @@ def test_it_costs_nothing_offline(project, owner):
     (shot,) = with_masters(project, shots=1)
     estimate = services.animation_estimate(project=project, shots=[shot])
     assert estimate.total == Decimal("0") and estimate.lines[0].model.provider == "offline"
+
+
+def test_it_starts_from_the_chosen_shot_and_leaves_earlier_ones(owner_client, project):
+    shots = with_masters(project, shots=3)
+    response = owner_client.post(
+        reverse("animate", args=[project.pk]),
+        {"shot": [s.pk for s in shots], "start_from": shots[1].pk, "expected_total": "0"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert sorted(VideoSegment.objects.values_list("shot_id", flat=True)) == [shots[1].pk, shots[2].pk]
+
+
+def test_it_renders_the_live_fragments_of_a_segment(project, finished):
+    from generation.live import TARGET_FRAGMENTS
+
+    fragments = TARGET_FRAGMENTS["storyboard.videosegment"](finished, finished.job)
+    assert set(fragments) == {
+        f"shot-card-{finished.shot_id}",
+        "storyboard-progress",
+        f"review-row-{finished.shot_id}",
+        f"player-{finished.pk}",
+    }
+    assert all('hx-swap-oob="true"' in html for html in fragments.values())
+    assert finished.get_video_url() in fragments[f"player-{finished.pk}"]
+
+
+def test_it_polls_a_working_player_until_it_is_done(owner_client, project, owner):
+    (shot,) = with_masters(project, shots=1)
+    (segment,) = services.segments_request(project=project, shots=[shot], user=owner)
+    url = reverse("review_shot", args=[project.pk, shot.pk]) + "?version=1&part=player"
+    working = _html(owner_client.get(url, headers={"HX-Request": "true"}))
+    assert 'hx-trigger="every 2s"' in working and "Generating" in working
+    run_segment(segment)
+    done = _html(owner_client.get(url, headers={"HX-Request": "true"}))
+    assert "every 2s" not in done and segment.get_video_url() in done and 'hx-trigger="load"' in done
+
+
+def test_the_cleanup_command_reports_what_it_removes(project, owner, capsys):
+    from django.core.management import call_command
+
+    call_command("cleanup_segments", "--dry-run")
+    assert "Would remove the files of 0 rejected version(s)" in capsys.readouterr().out
