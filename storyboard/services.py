@@ -192,7 +192,7 @@ def segments_request(
 
     expected_total is what the user confirmed; if the estimate differs now, nothing happens.
     """
-    project = VideoProject.objects.select_for_update().select_related("team").get(pk=project.pk)
+    project = VideoProject.objects.select_for_update(of=("self",)).select_related("team").get(pk=project.pk)
     shots = list(
         SceneShot.objects.filter(pk__in=[s.pk for s in shots], project=project)
         .select_related("scene", "animation__ai_model")
@@ -304,7 +304,11 @@ def _fail_without_job(segment: VideoSegment, error: str) -> None:
 @transaction.atomic
 def segment_retry(*, segment: VideoSegment, user: AbstractBaseUser) -> VideoSegment:
     """Try a failed version again with the same parameters (a failed call is not billed)."""
-    segment = VideoSegment.objects.select_for_update().select_related("source_image", "project").get(pk=segment.pk)
+    segment = (
+        VideoSegment.objects.select_for_update(of=("self",))
+        .select_related("source_image", "project")
+        .get(pk=segment.pk)
+    )
     if segment.status != SegmentStatus.FAILED:
         raise ValidationError("Only a failed segment can be retried.")
     if not segment.is_current:
