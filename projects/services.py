@@ -488,6 +488,8 @@ def shot_image_delete(*, image: ShotImage) -> None:
 @transaction.atomic
 def shot_select_master(*, shot: SceneShot, image: ShotImage) -> StoryboardSelection:
     """Make image the shot's master: sets the shot's selected image and its storyboard selection."""
+    # Project, then shot: the order every writer of segments takes (storyboard.services).
+    VideoProject.objects.select_for_update().filter(pk=shot.project_id).exists()
     shot = _lock(SceneShot, shot.pk)
     if image.shot_id != shot.pk:
         raise ValidationError("That image belongs to another shot.")

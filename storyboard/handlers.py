@@ -2,6 +2,7 @@
 
 from typing import TYPE_CHECKING
 
+import av
 from django.core.files.base import ContentFile
 from django.db import transaction
 
@@ -24,9 +25,12 @@ def _progress(segment: VideoSegment, job: "Job") -> None:
 def _success(segment: VideoSegment, job: "Job", files: list["Media"]) -> None:
     media = files[0]
     _save_file(segment.video, media, f"segment-v{segment.version}")
-    segment.thumbnail.save(
-        "thumb.webp", ContentFile(scoring.thumbnail_bytes(scoring.middle_frame(media.path))), save=False
-    )
+    try:
+        frame = scoring.middle_frame(media.path)
+    except (av.FFmpegError, ValueError, OSError):
+        frame = None  # the file decoded at ingest; a thumbnail is a nicety, never a reason to lose a paid clip
+    if frame is not None:
+        segment.thumbnail.save("thumb.webp", ContentFile(scoring.thumbnail_bytes(frame)), save=False)
     meta = media.meta
     segment.duration = round(meta["duration"], 3) if meta.get("duration") else None
     segment.width, segment.height = meta.get("width"), meta.get("height")
@@ -36,7 +40,11 @@ def _success(segment: VideoSegment, job: "Job", files: list["Media"]) -> None:
     segment.status = SegmentStatus.COMPLETED
     segment.error = ""
     segment.generation_params = {**segment.generation_params, "provenance": provenance(job, media)}
-    segment.save()
+    # Only what the job produced: notes typed meanwhile must survive.
+    segment.save(
+        update_fields=["video", "thumbnail", "duration", "width", "height", "codec", "format", "file_size", "status",
+                       "error", "generation_params", "updated_at"]
+    )  # fmt: skip
     services.mirror_selection(shot_id=segment.shot_id)
     services.segment_finished(segment=segment)
     from storyboard.tasks import score_segment  # noqa: PLC0415 - tasks imports services

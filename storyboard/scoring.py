@@ -36,31 +36,43 @@ class Probe:
     middle: Image.Image = field(repr=False)  # full-resolution middle frame, for the thumbnail
 
 
+def _frame_count(path: Path) -> int:
+    """Frames in the video stream: from the header, or by demuxing when it does not say (WebM, fragmented MP4)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        if stream.frames:
+            return stream.frames
+        return sum(1 for packet in container.demux(stream) if packet.size)
+
+
 def probe(path: Path) -> Probe:
-    """Read the stream facts and SAMPLES evenly spaced frames; raises av.FFmpegError on a broken file."""
+    """Read the stream facts and SAMPLES evenly spaced frames; raises av.FFmpegError or ValueError on a broken file."""
+    total = _frame_count(path)
+    if total < 1:
+        raise ValueError("The video has no frames.")
+    wanted = {round(i * (total - 1) / (SAMPLES - 1)) for i in range(SAMPLES)} if total > 1 else {0}
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         ctx = stream.codec_context
         duration = float(stream.duration * stream.time_base) if stream.duration else 0.0
         if not duration and container.duration:
             duration = container.duration / av.time_base
-        rate = float(stream.average_rate) if stream.average_rate else 0.0
-        total = stream.frames or max(round(duration * rate), 1)
-        wanted = {round(i * (total - 1) / (SAMPLES - 1)) for i in range(SAMPLES)} if total > 1 else {0}
-        middle_index = total // 2
+        rate = float(stream.average_rate) if stream.average_rate else (total / duration if duration else 0.0)
         frames: list[np.ndarray] = []
         middle: Image.Image | None = None
         last: av.VideoFrame | None = None
+        size: tuple[int, int] | None = None
         # Decoding every frame keeps positions exact for any codec; clips are seconds long.
         for index, frame in enumerate(container.decode(stream)):
             last = frame
             if index in wanted:
-                height = max(2, round(frame.height * WORK_WIDTH / frame.width))
-                frames.append(frame.to_ndarray(format="rgb24", width=WORK_WIDTH, height=height))
-            if index == middle_index:
+                # One working size for the whole clip, even if the stream changes resolution midway.
+                size = size or (WORK_WIDTH, max(2, round(frame.height * WORK_WIDTH / frame.width)))
+                frames.append(frame.to_ndarray(format="rgb24", width=size[0], height=size[1]))
+            if index == total // 2:
                 middle = frame.to_image()
-        if last is None:
-            raise ValueError("The video has no frames.")
+        if last is None or not frames:
+            raise ValueError("The video has no decodable frames.")
         return Probe(
             duration=round(duration, 3),
             width=ctx.width,

@@ -12,7 +12,7 @@ segment never pays twice.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -145,6 +145,11 @@ def animation_estimate(*, project: VideoProject, shots: Sequence[SceneShot]) -> 
     return Estimate(lines=lines, skipped=skipped, total=total, budget_left=_budget_left(project.team))
 
 
+def same_price(exact: Decimal, shown: Decimal) -> bool:
+    """Whether a price shown in cents (rounded half up, in a template or in the browser) is still the price."""
+    return abs(exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) - shown) <= Decimal("0.01")
+
+
 # The line ----------------------------------------------------------------------
 
 
@@ -202,9 +207,7 @@ def segments_request(
     if not estimate.lines:
         reasons = "; ".join(f"scene {s.scene.scene_number} shot {s.shot_number}: {why}" for s, why in estimate.skipped)
         raise ValidationError(f"Nothing to animate ({reasons})." if reasons else "Choose at least one shot.")
-    if expected_total is not None and estimate.total.quantize(Decimal("0.01")) != expected_total.quantize(
-        Decimal("0.01")
-    ):
+    if expected_total is not None and not same_price(estimate.total, expected_total):
         raise EstimateChangedError(
             f"The cost changed from ${expected_total:.2f} to ${estimate.total:.2f} since you looked. Nothing was spent."
         )
@@ -218,6 +221,7 @@ def segments_request(
         current = next((s for s in line.shot.segments.all() if s.is_current), None)
         segments.append(_new_version(shot=line.shot, user=user, model=line.model, params=line.params, parent=current))
     _dispatch(project, strict=True)
+    _update_project_status(project)
     project_touch(project=project)
     started = VideoSegment.objects.select_related("job").in_bulk([s.pk for s in segments])
     return [started[s.pk] for s in segments]
@@ -250,21 +254,29 @@ def _dispatch(project: VideoProject, *, strict: bool) -> list[VideoSegment]:
     for segment in waiting[: _slots(project, line)]:
         try:
             with transaction.atomic():
-                _start(segment)
+                job = _start(segment)
         except ValidationError as error:
             if strict:
                 raise
             _fail_without_job(segment, " ".join(error.messages))
             continue
-        started.append(segment)
+        if job is not None:
+            started.append(segment)
     return started
 
 
 @transaction.atomic
 def segments_dispatch(*, project_id: int) -> list[VideoSegment]:
+    """Auto-approve what the settings say, then start what the mode allows."""
     project = VideoProject.objects.select_for_update().filter(pk=project_id).first()
     if project is None:
         return []
+    if selectors.review_settings_of(project=project).auto_approve:
+        unreviewed = VideoSegment.objects.filter(
+            project=project, is_current=True, status=SegmentStatus.COMPLETED, approval_status=ApprovalStatus.NONE
+        ).exclude(video="")
+        for segment in unreviewed:
+            segment_approve(segment=segment, user=None, feedback="Auto-approved (the project's auto-approve setting).")
     return _dispatch(project, strict=False)
 
 
@@ -274,7 +286,18 @@ def _send_dispatch(project_id: int) -> None:
     dispatch_segments.send(project_id)
 
 
-def _start(segment: VideoSegment, *, attempt: int = 0) -> Job:
+def _start(segment: VideoSegment, *, attempt: int = 0) -> Job | None:
+    """Hand the segment to the engine, if it is still the shot's current, unstarted version (checked under lock)."""
+    segment = (
+        VideoSegment.objects.select_for_update(of=("self",))
+        .select_related("source_image", "project")
+        .filter(pk=segment.pk, is_current=True, status=SegmentStatus.PENDING)
+        .first()
+    )
+    if segment is None:
+        return None  # replaced or stopped meanwhile (a new master, say): nothing to pay for
+    if segment.job_id and not attempt:
+        return segment.job
     if segment.source_image is None or not segment.source_image.image:
         raise ValidationError("The master image this segment was made from is gone. Animate the shot again.")
     params = segment.generation_params
@@ -304,11 +327,7 @@ def _fail_without_job(segment: VideoSegment, error: str) -> None:
 @transaction.atomic
 def segment_retry(*, segment: VideoSegment, user: AbstractBaseUser) -> VideoSegment:
     """Try a failed version again with the same parameters (a failed call is not billed)."""
-    segment = (
-        VideoSegment.objects.select_for_update(of=("self",))
-        .select_related("source_image", "project")
-        .get(pk=segment.pk)
-    )
+    segment = _locked(segment)
     if segment.status != SegmentStatus.FAILED:
         raise ValidationError("Only a failed segment can be retried.")
     if not segment.is_current:
@@ -326,7 +345,13 @@ def segment_retry(*, segment: VideoSegment, user: AbstractBaseUser) -> VideoSegm
 
 
 def _locked(segment: VideoSegment) -> VideoSegment:
-    return VideoSegment.objects.select_for_update().select_related("project", "shot").get(pk=segment.pk)
+    """The segment, locked after its project and shot.
+
+    Every writer takes the same order (project, shot, segment, team, job); shot_select_master does too.
+    """
+    VideoProject.objects.select_for_update().filter(pk=segment.project_id).exists()
+    SceneShot.objects.select_for_update().filter(pk=segment.shot_id).exists()
+    return VideoSegment.objects.select_for_update(of=("self",)).select_related("project", "shot").get(pk=segment.pk)
 
 
 def _update_project_status(project: VideoProject) -> None:
@@ -401,7 +426,7 @@ def segment_regenerate(
 ) -> VideoSegment:
     """A new version of the shot's segment from changed parameters; segment stays as its parent."""
     segment = _locked(segment)
-    shot = SceneShot.objects.select_for_update().select_related("project__team").get(pk=segment.shot_id)
+    shot = SceneShot.objects.select_for_update(of=("self",)).select_related("project__team").get(pk=segment.shot_id)
     if not shot.selected_image_id:
         raise ValidationError("The shot has no master image to animate.")
     current = VideoSegment.objects.filter(shot=shot, is_current=True).first()
@@ -422,7 +447,7 @@ def segment_regenerate(
     if seed is not None:
         params["seed"] = seed
     cost = registry.estimate(ai_model, params)
-    if expected_cost is not None and cost.quantize(Decimal("0.01")) != expected_cost.quantize(Decimal("0.01")):
+    if expected_cost is not None and not same_price(cost, expected_cost):
         raise EstimateChangedError(f"This now costs ${cost:.2f}, not ${expected_cost:.2f}. Nothing was spent.")
     changes = {
         name: params.get(name)
@@ -499,12 +524,11 @@ def mirror_selection(*, shot_id: int) -> None:
     )
 
 
-@transaction.atomic
 def segment_finished(*, segment: VideoSegment) -> None:
-    """After a version is made: auto-approve it if the project says so, and let the line move on."""
-    config = selectors.review_settings_of(project=segment.project)
-    if config.auto_approve and segment.is_current and segment.is_playable:
-        segment_approve(segment=segment, user=None, feedback="Auto-approved (the project's auto-approve setting).")
+    """After a version is made or failed: the dispatcher (auto-approve, then the next in line) runs after commit.
+
+    Not here: this runs inside the engine's job transaction, which holds the job row.
+    """
     transaction.on_commit(lambda: _send_dispatch(segment.project_id))
 
 
@@ -525,20 +549,19 @@ def segment_store_scores(
 def _on_master_changed(sender: type, *, shot: SceneShot, old_video: str, **kwargs: object) -> set[str]:
     """A new master: the segments were made from the old one. They stay in the history, none is current."""
     segments = VideoSegment.objects.filter(shot=shot)
+    working = [SegmentStatus.PENDING, SegmentStatus.GENERATING]
+    reason = "The shot's master image changed."
     jobs_cancel_for(
-        {
-            VideoSegment: list(
-                segments.filter(status__in=[SegmentStatus.PENDING, SegmentStatus.GENERATING]).values_list(
-                    "pk", flat=True
-                )
-            )
-        },
-        reason="The shot's master image changed.",
+        {VideoSegment: list(segments.filter(status__in=working).values_list("pk", flat=True))}, reason=reason
     )
-    segments.filter(status__in=[SegmentStatus.PENDING, SegmentStatus.GENERATING]).update(
+    # Waits for a dispatcher that is starting one of them right now (it holds the segment's lock) ...
+    stopped = list(segments.filter(status__in=working).values_list("pk", flat=True))
+    segments.filter(pk__in=stopped).update(
         status=SegmentStatus.FAILED, error="Stopped: the shot's master image changed."
     )
     segments.filter(is_current=True).update(is_current=False, updated_at=timezone.now())
+    # ... whose job is visible now: cancel it too, before anything is paid for.
+    jobs_cancel_for({VideoSegment: stopped}, reason=reason)
     _update_project_status(shot.project)
     return {name for name in segments.exclude(video="").values_list("video", flat=True)}
 
@@ -587,10 +610,20 @@ def segments_cleanup(
     if days < 0 or keep < 0:
         raise ValidationError("Days and versions to keep cannot be negative.")
     chosen = cleanup_candidates(older_than_days=days, keep_last=keep)
+    if not dry_run and chosen:
+        # Checked again under lock: a version restored or approved meanwhile keeps its files.
+        chosen = list(
+            VideoSegment.objects.select_for_update(of=("self",)).filter(
+                pk__in=[s.pk for s in chosen],
+                is_current=False,
+                approval_status=ApprovalStatus.REJECTED,
+                approved_at__isnull=True,
+            )
+        )
     names = [name for s in chosen for name in (s.video.name, s.thumbnail.name) if name]
     if not dry_run and chosen:
-        VideoSegment.objects.filter(pk__in=[s.pk for s in chosen], is_current=False).update(
+        VideoSegment.objects.filter(pk__in=[s.pk for s in chosen]).update(
             video="", thumbnail="", files_removed_at=timezone.now(), updated_at=timezone.now()
         )
         transaction.on_commit(lambda: delete_stored_files.send(names))
-    return CleanupReport(removed=[s.pk for s in chosen], files=len(names), dry_run=dry_run)
+    return CleanupReport(removed=sorted(s.pk for s in chosen), files=len(names), dry_run=dry_run)

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import av
 import dramatiq
 from django.core.cache import cache
 
@@ -20,10 +21,14 @@ def score_segment(segment_id: int) -> None:
     segment = VideoSegment.objects.select_related("source_image").filter(pk=segment_id).first()
     if segment is None or not segment.video:
         return
-    with local_copy(segment.video.name) as path:
-        result = scoring.score(
-            Path(path), master=segment.source_image, neighbours=selectors.neighbour_signatures(segment=segment)
-        )
+    try:
+        with local_copy(segment.video.name) as path:
+            result = scoring.score(
+                Path(path), master=segment.source_image, neighbours=selectors.neighbour_signatures(segment=segment)
+            )
+    except (av.FFmpegError, ValueError, OSError) as error:
+        # Recorded, so the page stops waiting for scores and says why there are none.
+        result = {"quality": None, "consistency": None, "scores": {"error": f"Could not measure this video: {error}"}}
     services.segment_store_scores(segment=segment, **result)
     live_fragments.scores_changed(segment_id)
 

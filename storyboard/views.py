@@ -141,7 +141,16 @@ def _confirm(
     estimate = services.animation_estimate(project=project, shots=shots)
     context = {"project": project, "estimate": estimate, **extra, **stage_context(project, current="storyboard")}
     template = "storyboard/storyboard.html#confirm" if request.htmx else "storyboard/confirm.html"
-    return render(request, template, context, status=status)
+    response = render(request, template, context, status=status)
+    if request.htmx:
+        # The confirmation's own form targets the board; its answer always goes back into the dialog's slot.
+        response["HX-Retarget"] = "#confirm-slot"
+        response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+def _errors(form: AnimateForm) -> str:
+    return " ".join(error for errors in form.errors.values() for error in errors)
 
 
 @login_required
@@ -150,9 +159,7 @@ def animate_estimate(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id, minimum=Role.EDITOR)
     form, ordered = _animate_form(request, project, request.GET)
     if not form.is_valid():
-        return _board(
-            request, project, status=422, action_error=" ".join(e for errs in form.errors.values() for e in errs)
-        )
+        return _confirm(request, project, [], status=422, action_error=_errors(form))
     return _confirm(request, project, form.chosen(ordered))
 
 
@@ -162,9 +169,7 @@ def animate(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id, minimum=Role.EDITOR)
     form, ordered = _animate_form(request, project, request.POST)
     if not form.is_valid():
-        return _board(
-            request, project, status=422, action_error=" ".join(e for errs in form.errors.values() for e in errs)
-        )
+        return _confirm(request, project, [], status=422, action_error=_errors(form))
     chosen = form.chosen(ordered)
     shots = list(SceneShot.objects.filter(pk__in=chosen))
     try:

@@ -84,7 +84,10 @@ def test_it_auto_approves_and_completes_the_animation_stage(project, shots, owne
     project.refresh_from_db()
     assert project.status == ProjectStatus.STORYBOARD_FINAL
     for made in _animate(project, shots, owner):
-        segment = run_segment(made)
+        run_segment(made)
+    # The dispatcher approves (after the job's transaction, as its actor does), then starts the next.
+    services.segments_dispatch(project_id=project.pk)
+    for segment in VideoSegment.objects.all():
         assert segment.approval_status == ApprovalStatus.APPROVED
         assert segment.reviews.get().user is None
     project.refresh_from_db()
@@ -288,3 +291,39 @@ def test_it_cleans_nothing_younger_than_the_cutoff(project, owner):
     assert services.segments_cleanup(older_than_days=7, keep_last=0).removed == []
     _age(v1, 8)
     assert services.segments_cleanup(older_than_days=7, keep_last=0).removed == [v1.pk]
+
+
+@pytest.mark.parametrize(
+    ("exact", "shown", "same"),
+    [("0.225", "0.23", True), ("0.225", "0.22", True), ("0.34", "0.34", True), ("0.34", "0.36", False)],
+)
+def test_it_compares_prices_as_shown_in_cents(exact, shown, same):
+    assert services.same_price(Decimal(exact), Decimal(shown)) is same
+
+
+def test_it_does_not_start_a_segment_that_was_replaced_meanwhile(project, owner):
+    (shot,) = with_masters(project, shots=1)
+    services.review_settings_update(project=project, mode="sequential", batch_size=1, auto_approve=False)
+    (segment,) = _animate(project, [shot], owner)
+    segment.refresh_from_db()
+    VideoSegment.objects.filter(pk=segment.pk).update(job=None, is_current=False)
+    assert services._start(segment) is None
+    assert Job.objects.count() == 1
+
+
+def test_it_keeps_notes_typed_while_the_clip_was_being_made(project, owner):
+    (shot,) = with_masters(project, shots=1)
+    (segment,) = _animate(project, [shot], owner)
+    services.segment_update_notes(segment=VideoSegment.objects.get(pk=segment.pk), user_notes="Check the sky")
+    assert run_segment(segment).user_notes == "Check the sky"
+
+
+def test_it_reopens_the_animation_stage_when_an_approved_shot_is_animated_again(project, owner):
+    (shot,) = with_masters(project, shots=1)
+    (segment,) = _animate(project, [shot], owner)
+    services.segment_approve(segment=run_segment(segment), user=owner)
+    project.refresh_from_db()
+    assert project.status == ProjectStatus.ANIMATION_COMPLETE
+    _animate(project, [shot], owner)
+    project.refresh_from_db()
+    assert project.status == ProjectStatus.STORYBOARD_FINAL

@@ -75,6 +75,8 @@ def test_it_shows_the_new_price_when_it_changed_since_the_confirmation(owner_cli
     )
     assert response.status_code == 422
     assert "The cost changed from $3.00 to $0.00" in _html(response) and "Animate (free)" in _html(response)
+    # The dialog goes back into its slot; the board stays.
+    assert response["HX-Retarget"] == "#confirm-slot" and response["HX-Reswap"] == "innerHTML"
     assert not VideoSegment.objects.exists()
 
 
@@ -94,12 +96,13 @@ def test_it_refuses_an_empty_selection(owner_client, project):
     with_masters(project, shots=1)
     response = owner_client.get(reverse("animate_estimate", args=[project.pk]), headers={"HX-Request": "true"})
     assert response.status_code == 422 and "Choose at least one shot" in _html(response)
+    assert response["HX-Retarget"] == "#confirm-slot" and 'id="board"' not in _html(response)
 
 
 def test_it_works_without_javascript(owner_client, project):
     (shot,) = with_masters(project, shots=1)
     page = owner_client.get(reverse("animate_estimate", args=[project.pk]) + f"?shot={shot.pk}")
-    assert "<dialog" in _html(page) and " open>" in _html(page)
+    assert "<dialog" in _html(page) and " open>" in _html(page) and "hx-post" not in _html(page)
     response = owner_client.post(reverse("animate", args=[project.pk]), {"shot": [shot.pk], "expected_total": "0"})
     assert response.status_code == 302 and VideoSegment.objects.count() == 1
 
