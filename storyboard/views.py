@@ -47,8 +47,10 @@ def card_context(project: VideoProject, shot_id: int, **extra: object) -> dict:
     return {"project": project, "shot": shot, "scene": next(sc for sc in scenes if sc.pk == shot.scene_id), **extra}
 
 
-def progress_context(project: VideoProject) -> dict:
-    shots = selectors.ordered_shots(selectors.storyboard_scenes(project=project))
+def progress_context(project: VideoProject, shots: list[SceneShot] | None = None) -> dict:
+    """The progress figures; shots (in order, from storyboard_scenes) when the caller has them already."""
+    if shots is None:
+        shots = selectors.ordered_shots(selectors.storyboard_scenes(project=project))
     return {
         "project": project,
         "progress": selectors.segment_progress(shots),
@@ -193,7 +195,13 @@ def animate(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_GET
 def review(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id)
-    context = {**board_context(project), **stage_context(project, current="review")}
+    shots = selectors.ordered_shots(selectors.storyboard_scenes(project=project))
+    context = {
+        "shots": shots,
+        "working": any(s.current and s.current.is_working for s in shots),
+        **progress_context(project, shots),
+        **stage_context(project, current="review"),
+    }
     return render(request, "storyboard/review_list.html", context)
 
 
