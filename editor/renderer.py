@@ -13,15 +13,20 @@ cut-only compile re-encodes no video at all.
 import json
 import math
 import re
-import subprocess
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
+from django.conf import settings
 
 from generation import ffmpeg
+from generation.ffmpeg import CancelledError, FFmpegError
+
+__all__ = ["CancelledError", "FFmpegError"]
 
 KEYFRAME_SECONDS = 0.5
 PRESETS = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080)}
@@ -29,6 +34,70 @@ PRESETS = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080)}
 XFADE = {"fade": "fadeblack", "dissolve": "fade", "wipe": "wipeleft", "slide": "slideleft"}
 TRANSITIONS = ("cut", *XFADE)
 SILENCE_LUFS = -70.0  # the EBU R128 absolute gate: below it there is nothing to measure
+
+
+class Control:
+    """Progress and cancellation for one render, shared by its steps.
+
+    should_cancel (a database read, say) is asked at most once a second, and
+    only from the thread that created the render; pool threads see the event.
+    """
+
+    def __init__(
+        self,
+        *,
+        on_progress: Callable[[float, str], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+        check_every: float = 1.0,
+    ) -> None:
+        self.cancelled = threading.Event()
+        self._on_progress = on_progress
+        self._should_cancel = should_cancel
+        self._check_every = check_every
+        self._checked_at = 0.0
+        self._owner = threading.get_ident()
+        self.total = 1
+        self.done = 0
+
+    def plan(self, steps: int) -> None:
+        self.total, self.done = max(steps, 1), 0
+
+    def poll(self) -> None:
+        if threading.get_ident() == self._owner and self._should_cancel is not None:
+            now = time.monotonic()
+            if now - self._checked_at >= self._check_every:
+                self._checked_at = now
+                if self._should_cancel():
+                    self.cancelled.set()
+        if self.cancelled.is_set():
+            raise CancelledError("Cancelled.")
+
+    def step(self, label: str) -> None:
+        self.done = min(self.done + 1, self.total)
+        if self._on_progress is not None:
+            self._on_progress(self.done / self.total, label)
+        self.poll()
+
+    def run(self, args: list[str], **kwargs: object) -> str:
+        """ffmpeg that stops when the render is cancelled."""
+        poll = self.poll if threading.get_ident() == self._owner else None
+        return ffmpeg.run(args, cancel=self.cancelled, poll=poll, **kwargs)
+
+    def wait_all(self, futures: dict[Future, str]) -> None:
+        """Wait for pool work, reporting each finished step and stopping everything on cancel or error."""
+        pending = set(futures)
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+                    self.step(futures[future])
+                self.poll()
+        except BaseException:
+            self.cancelled.set()  # running ffmpegs in the pool stop now
+            for future in pending:
+                future.cancel()
+            raise
 
 
 @dataclass(frozen=True)
@@ -75,18 +144,23 @@ def has_audio(path: Path) -> bool:
         return bool(container.streams.audio)
 
 
-def normalize(src: Path, dst: Path, fmt: HouseFormat) -> Path:
-    """Re-encode src once to the house format (letterboxed to its size); silent audio if it has none."""
+def normalize(src: Path, dst: Path, fmt: HouseFormat, *, fit: str = "pad", control: Control | None = None) -> Path:
+    """Re-encode src once to the house format; silent audio if it has none.
+
+    fit "pad" letterboxes a picture of another shape; "crop" fills the frame and
+    crops the centre (a 16:9 shot reframed for 9:16, say).
+    """
     w, h = fmt.width, fmt.height
-    video = (
-        f"[0:v]scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,"
-        f"setsar=1,fps={fmt.fps},format=yuv420p[v]"
-    )
+    if fit == "crop":
+        frame = f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h}"
+    else:
+        frame = f"scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black"
+    video = f"[0:v]{frame},setsar=1,fps={fmt.fps},format=yuv420p[v]"
     audio_input = (
         [] if has_audio(src) else ["-f", "lavfi", "-i", f"anullsrc=channel_layout=stereo:sample_rate={fmt.sample_rate}"]
     )
     audio_map = "0:a:0" if not audio_input else "1:a"
-    ffmpeg.run(
+    (control.run if control else ffmpeg.run)(
         ["-i", str(src), *audio_input, "-filter_complex", video, "-map", "[v]", "-map", audio_map,
          "-t", f"{duration_of(src):.3f}", *fmt.video_args(), *fmt.audio_args(), "-movflags", "+faststart", str(dst)]
     )  # fmt: skip
@@ -134,6 +208,8 @@ class Report:
     copied_pieces: int
     encoded_windows: int
     loudness: dict
+    normalized_now: int = 0  # segments re-encoded during this render (the full path)
+    burned_captions: bool = False
 
 
 def _floor(t: float) -> float:
@@ -154,7 +230,16 @@ def timeline_starts(durations: Sequence[float], joins: Sequence[Join]) -> list[f
 
 
 def _window(
-    a: Path, b: Path, *, a_from: float, a_len: float, b_len: float, join: Join, fmt: HouseFormat, out: Path
+    a: Path,
+    b: Path,
+    *,
+    a_from: float,
+    a_len: float,
+    b_len: float,
+    join: Join,
+    fmt: HouseFormat,
+    out: Path,
+    control: Control,
 ) -> Path:
     """Re-encode one transition: a's tail from a_from, crossed with b's head, with the house settings."""
     offset = a_len - join.length
@@ -162,14 +247,14 @@ def _window(
         f"[0:v]setpts=PTS-STARTPTS[a];[1:v]setpts=PTS-STARTPTS[b];"
         f"[a][b]xfade=transition={XFADE[join.kind]}:duration={join.length}:offset={offset:.4f},format=yuv420p[v]"
     )
-    ffmpeg.run(
+    control.run(
         ["-ss", f"{a_from:.4f}", "-t", f"{a_len:.4f}", "-i", str(a), "-t", f"{b_len:.4f}", "-i", str(b),
          "-filter_complex", graph, "-map", "[v]", "-an", *fmt.video_args(), str(out)]
     )  # fmt: skip
     return out
 
 
-def _concat_copy(pieces: list[tuple[Path, float | None, float | None]], out: Path) -> Path:
+def _concat_copy(pieces: list[tuple[Path, float | None, float | None]], out: Path, control: Control) -> Path:
     lines = ["ffconcat version 1.0"]
     for path, inpoint, outpoint in pieces:
         lines.append(f"file '{path.as_posix()}'")
@@ -179,7 +264,7 @@ def _concat_copy(pieces: list[tuple[Path, float | None, float | None]], out: Pat
             lines.append(f"outpoint {outpoint:.4f}")
     listing = out.with_suffix(".ffconcat")
     listing.write_text("\n".join(lines) + "\n")
-    ffmpeg.run(
+    control.run(
         [
             "-f",
             "concat",
@@ -247,15 +332,15 @@ def mix_graph(durations: Sequence[float], joins: Sequence[Join], mix: Mix, first
     return ";".join(parts), "mixed"
 
 
-def _measure_loudness(path: Path, mix: Mix) -> dict:
-    result = subprocess.run(  # noqa: S603 - fixed binary, argument list
-        [ffmpeg.binary(), "-hide_banner", "-nostdin", "-i", str(path), "-af",
-         f"loudnorm=I={mix.target_lufs}:TP={mix.true_peak}:LRA=11:print_format=json", "-f", "null", "-"],
-        capture_output=True, text=True, timeout=600, check=False,
+def _measure_loudness(path: Path, mix: Mix, control: Control) -> dict:
+    log = control.run(
+        ["-i", str(path), "-af", f"loudnorm=I={mix.target_lufs}:TP={mix.true_peak}:LRA=11:print_format=json",
+         "-f", "null", "-"],
+        loglevel="info",
     )  # fmt: skip
-    found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", result.stderr)
-    if result.returncode != 0 or not found:
-        raise ffmpeg.FFmpegError(result.stderr.strip()[-2000:] or "loudness measurement failed")
+    found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", log)
+    if not found:
+        raise FFmpegError("The loudness measurement printed no result.")
     return json.loads(found.group(0))
 
 
@@ -267,32 +352,24 @@ def render_audio(
     mix: Mix,
     fmt: HouseFormat,
     out: Path,
+    control: Control | None = None,
 ) -> dict:
     """Mix to WAV, measure its loudness, then normalize linearly to the target (two passes, so it lands on it)."""
+    control = control or Control()
     inputs = [arg for path in segments for arg in ("-i", str(path))]
     inputs += [arg for voice in mix.voices for arg in ("-i", str(voice.path))]
     if mix.music is not None:
         inputs += ["-stream_loop", "-1", "-i", str(mix.music)]
     graph, label = mix_graph(durations, joins, mix, first_voice_input=len(segments))
     wav = out.with_suffix(".mix.wav")
-    ffmpeg.run(
-        [
-            *inputs,
-            "-filter_complex",
-            graph,
-            "-map",
-            f"[{label}]",
-            "-c:a",
-            "pcm_s16le",
-            "-ar",
-            str(fmt.sample_rate),
-            str(wav),
-        ]
-    )
-    measured = _measure_loudness(wav, mix)
+    control.run(
+        [*inputs, "-filter_complex", graph, "-map", f"[{label}]", "-c:a", "pcm_s16le", "-ar", str(fmt.sample_rate),
+         str(wav)]
+    )  # fmt: skip
+    measured = _measure_loudness(wav, mix, control)
     if float(measured["input_i"]) < SILENCE_LUFS:
         # Silence (all segments mute, no voice, no music) has no loudness to normalize: keep it silent.
-        ffmpeg.run(["-i", str(wav), *fmt.audio_args(), str(out)])
+        control.run(["-i", str(wav), *fmt.audio_args(), str(out)])
         wav.unlink(missing_ok=True)
         return measured
     norm = (
@@ -301,50 +378,64 @@ def render_audio(
         f"measured_thresh={measured['input_thresh']}:offset={measured['target_offset']}:linear=true,"
         f"aresample={fmt.sample_rate}"
     )
-    ffmpeg.run(["-i", str(wav), "-af", norm, *fmt.audio_args(), str(out)])
+    control.run(["-i", str(wav), "-af", norm, *fmt.audio_args(), str(out)])
     wav.unlink(missing_ok=True)
     return measured
 
 
-def compile_smart(segments: Sequence[Path], joins: Sequence[Join], mix: Mix, fmt: HouseFormat, out: Path,
-                  *, workdir: Path) -> Report:  # fmt: skip
-    """Compile normalized segments: copy the middles, encode only the transition windows, mix audio beside it."""
+def plan_durations(durations: Sequence[float], joins: Sequence[Join]) -> tuple[list[float], list[float]]:
+    """Per segment, where its copied middle starts and ends: on the keyframe grid, clear of the transitions."""
+    heads = [0.0] + [_ceil(j.overlap) for j in joins]  # copy starts after the incoming transition
+    tails = [_floor(d - j.overlap) if j.overlap else d for d, j in zip(durations, joins, strict=False)]
+    tails.append(durations[-1])
+    for i, (head, tail) in enumerate(zip(heads, tails, strict=True)):
+        if head > tail:
+            raise ValueError(f"Segment {i + 1} is too short for the transitions around it.")
+    return heads, tails
+
+
+def compile_smart(
+    segments: Sequence[Path],
+    joins: Sequence[Join],
+    mix: Mix,
+    fmt: HouseFormat,
+    out: Path,
+    *,
+    workdir: Path,
+    subtitles: Path | None = None,
+    control: Control | None = None,
+) -> Report:
+    """Compile normalized segments: copy the middles, encode only the transition windows, mix audio beside it.
+
+    subtitles (an SRT file) becomes a soft subtitle track (mov_text).
+    """
     if not segments:
         raise ValueError("Nothing to compile: choose at least one approved segment.")
     if len(joins) != len(segments) - 1:
         raise ValueError("There must be one join between each pair of segments.")
+    control = control or Control()
     durations = [duration_of(path) for path in segments]
-    heads = [0.0] + [_ceil(j.overlap) for j in joins]  # copy starts after the incoming transition
-    tails = [_floor(d - j.overlap) if j.overlap else d for d, j in zip(durations, joins, strict=False)] + [
-        durations[-1]
-    ]
-    for i, (head, tail) in enumerate(zip(heads, tails, strict=True)):
-        if head > tail:
-            raise ValueError(f"Segment {i + 1} is too short for the transitions around it.")
-    jobs = []
+    heads, tails = plan_durations(durations, joins)
+    futures: dict[Future, str] = {}
+    windows: list[Path | None] = []
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for i, join in enumerate(joins):
-            if join.overlap:
-                window = workdir / f"window-{i}.mp4"
-                a_len = durations[i] - tails[i]
-                jobs.append(
-                    pool.submit(
-                        _window,
-                        segments[i],
-                        segments[i + 1],
-                        a_from=tails[i],
-                        a_len=a_len,
-                        b_len=heads[i + 1],
-                        join=join,
-                        fmt=fmt,
-                        out=window,
-                    )
-                )
-            else:
-                jobs.append(None)
         audio = workdir / "audio.m4a"
-        audio_job = pool.submit(render_audio, segments, durations=durations, joins=joins, mix=mix, fmt=fmt, out=audio)
-        windows = [job.result() if job else None for job in jobs]
+        audio_job = pool.submit(
+            render_audio, segments, durations=durations, joins=joins, mix=mix, fmt=fmt, out=audio, control=control
+        )
+        futures[audio_job] = "Mixed and loudness-normalized the audio"
+        for i, join in enumerate(joins):
+            if not join.overlap:
+                windows.append(None)
+                continue
+            window = workdir / f"window-{i}.mp4"
+            windows.append(window)
+            job = pool.submit(
+                _window, segments[i], segments[i + 1], a_from=tails[i], a_len=durations[i] - tails[i],
+                b_len=heads[i + 1], join=join, fmt=fmt, out=window, control=control,
+            )  # fmt: skip
+            futures[job] = f"Rendered the {join.kind} between segments {i + 1} and {i + 2}"
+        control.wait_all(futures)
         loudness = audio_job.result()
     pieces: list[tuple[Path, float | None, float | None]] = []
     for i, path in enumerate(segments):
@@ -352,12 +443,90 @@ def compile_smart(segments: Sequence[Path], joins: Sequence[Join], mix: Mix, fmt
             pieces.append((path, heads[i], tails[i] if tails[i] < durations[i] - 1e-3 else None))
         if i < len(windows) and windows[i] is not None:
             pieces.append((windows[i], None, None))
-    video = _concat_copy(pieces, workdir / "video.mp4")
-    ffmpeg.run(["-i", str(video), "-i", str(audio), "-map", "0:v", "-map", "1:a", "-c", "copy",
-                "-movflags", "+faststart", str(out)])  # fmt: skip
+    video = _concat_copy(pieces, workdir / "video.mp4", control)
+    control.step("Joined the pictures")
+    subtitle_args = []
+    if subtitles is not None:
+        subtitle_args = ["-i", str(subtitles), "-map", "2:s", "-c:s", "mov_text", "-metadata:s:s:0", "language=eng",
+                         "-metadata:s:s:0", "title=Captions"]  # fmt: skip
+    control.run(
+        ["-i", str(video), "-i", str(audio), *subtitle_args[:2], "-map", "0:v", "-map", "1:a", *subtitle_args[2:],
+         "-c:v", "copy", "-c:a", "copy", "-movflags", "+faststart", str(out)]
+    )  # fmt: skip
+    control.step("Muxed picture, sound and captions")
     return Report(
         duration=duration_of(out),
         copied_pieces=sum(1 for p in pieces if p[0] in segments),
         encoded_windows=sum(1 for w in windows if w is not None),
         loudness=loudness,
     )
+
+
+def _filter_path(path: Path) -> str:
+    """A path as a filter-graph option value (colons, quotes and backslashes escaped)."""
+    return str(path).replace("\\", "\\\\").replace(":", "\\:").replace("'", "\\'")
+
+
+def burn_captions(src: Path, subtitles: Path, out: Path, fmt: HouseFormat, *, control: Control) -> Path:
+    """Draw the captions into the picture (the whole video is encoded again; the audio is copied)."""
+    style = "FontName=DejaVu Sans,Fontsize=15,Outline=1.5,Shadow=0,MarginV=22,BorderStyle=1"
+    fonts = f":fontsdir={_filter_path(Path(settings.CAPTION_FONTS_DIR))}" if settings.CAPTION_FONTS_DIR else ""
+    vf = f"subtitles=filename={_filter_path(subtitles)}{fonts}:force_style='{style}',format=yuv420p"
+    control.run(["-i", str(src), "-vf", vf, "-map", "0:v", "-map", "0:a", *fmt.video_args(), "-c:a", "copy",
+                 "-movflags", "+faststart", str(out)])  # fmt: skip
+    return out
+
+
+@dataclass(frozen=True)
+class Clip:
+    path: Path
+    normalized: bool  # already in the house format of this render
+
+
+def render(
+    clips: Sequence[Clip],
+    joins: Sequence[Join],
+    mix: Mix,
+    fmt: HouseFormat,
+    out: Path,
+    *,
+    workdir: Path,
+    subtitles: Path | None = None,
+    burn: bool = False,
+    fit: str = "crop",
+    control: Control | None = None,
+) -> Report:
+    """The one entry point: the smart compile, after normalizing what is not yet in the house format.
+
+    Clips not normalized (or of another aspect) and burned-in captions make the slow path: those
+    segments, or the whole picture, are encoded again.
+    """
+    if not clips:
+        raise ValueError("Nothing to compile: choose at least one approved segment.")
+    control = control or Control()
+    todo = [i for i, clip in enumerate(clips) if not clip.normalized]
+    windows = sum(1 for j in joins if j.overlap)
+    control.plan(len(todo) + 1 + windows + 2 + (1 if burn else 0))
+    paths = [clip.path for clip in clips]
+    if todo:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = {}
+            for i in todo:
+                paths[i] = workdir / f"normalized-{i}.mp4"
+                job = pool.submit(normalize, clips[i].path, paths[i], fmt, fit=fit, control=control)
+                futures[job] = f"Brought segment {i + 1} to the house format"
+            control.wait_all(futures)
+    target = workdir / "compiled.mp4" if burn else out
+    report = compile_smart(
+        paths, joins, mix, fmt, target, workdir=workdir, subtitles=None if burn else subtitles, control=control
+    )
+    if burn and subtitles is not None:
+        burn_captions(target, subtitles, out, fmt, control=control)
+        control.step("Burned in the captions")
+        report.burned_captions = True
+    elif burn:
+        target.replace(out)
+        control.step("No captions to burn in")
+    report.normalized_now = len(todo)
+    report.duration = duration_of(out)
+    return report

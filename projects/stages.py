@@ -29,8 +29,13 @@ STAGES: tuple[Stage, ...] = (
         "project_storyboard",
     ),
     Stage("review", "Review", "Preview each animated segment; approve, reject or regenerate it.", "project_review"),
-    Stage("sound", "Sound", "Voiceover per scene, a music bed by mood, optional lipsync."),
-    Stage("compile", "Compile", "Approved segments in order with transitions, mixed audio and captions."),
+    Stage("sound", "Sound", "Voiceover per scene, a music bed by mood, optional lipsync.", "project_sound"),
+    Stage(
+        "compile",
+        "Compile",
+        "Approved segments in order with transitions, mixed audio and captions.",
+        "project_compile",
+    ),
     Stage("edit", "Edit", "A timeline editor and MP4 export in 16:9, 9:16 or 1:1."),
 )
 STAGE_BY_SLUG = {stage.slug: stage for stage in STAGES}

@@ -33,6 +33,10 @@ def segment_video_path(instance: "VideoSegment", filename: str) -> str:
     return _media_name(f"projects/{instance.project_id}/segments", filename)
 
 
+def segment_house_path(instance: "VideoSegment", filename: str) -> str:
+    return _media_name(f"projects/{instance.project_id}/segments-house", filename)
+
+
 def segment_thumb_path(instance: "VideoSegment", filename: str) -> str:
     return _media_name(f"projects/{instance.project_id}/segment-thumbs", filename)
 
@@ -76,6 +80,11 @@ class VideoSegment(models.Model):
     approved_at = models.DateTimeField(null=True, blank=True)
     # Set when the storage policy removed this version's files; the row stays as the record.
     files_removed_at = models.DateTimeField(null=True, blank=True)
+    # The approved video once re-encoded to the house format of normalized_aspect, so compiles can copy it.
+    normalized = models.FileField(upload_to=segment_house_path, blank=True)
+    normalized_aspect = models.CharField(max_length=4, blank=True)
+    normalized_at = models.DateTimeField(null=True, blank=True)
+    normalize_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["shot", "-version"]

@@ -41,6 +41,7 @@ from storyboard.models import (
     ShotAnimation,
     VideoSegment,
 )
+from storyboard.signals import segment_approved
 
 RESOLUTION = "720p"
 
@@ -298,19 +299,25 @@ def _start(segment: VideoSegment, *, attempt: int = 0) -> Job | None:
         return None  # replaced or stopped meanwhile (a new master, say): nothing to pay for
     if segment.job_id and not attempt:
         return segment.job
-    if segment.source_image is None or not segment.source_image.image:
-        raise ValidationError("The master image this segment was made from is gone. Animate the shot again.")
     params = segment.generation_params
     model = AIModel.objects.filter(pk=params.get("model_pk")).first()
     if model is None:
         raise ValidationError(f"The model {params.get('model')} is no longer in the registry. Choose another one.")
-    request = {k: params[k] for k in ("prompt", "duration", "resolution", "aspect_ratio", "seed") if k in params}
-    request["image"] = segment.source_image.image.name
+    if lipsync := params.get("lipsync"):
+        capability, request = Capability.LIPSYNC, {"video": lipsync["video"], "audio": lipsync["audio"]}
+    else:
+        if segment.source_image is None or not segment.source_image.image:
+            raise ValidationError("The master image this segment was made from is gone. Animate the shot again.")
+        capability = Capability.VIDEO
+        request = {k: params[k] for k in ("prompt", "duration", "resolution", "aspect_ratio", "seed") if k in params}
+        request["image"] = segment.source_image.image.name
     key = f"segment:{segment.pk}" + (f":retry:{attempt}" if attempt else "")
-    spec = JobSpec(capability=Capability.VIDEO, input=request, target=segment, idempotency_key=key, model=model)
+    spec = JobSpec(capability=capability, input=request, target=segment, idempotency_key=key, model=model)
     job = jobs_create(project=segment.project, user=segment.created_by, specs=[spec])[0]
-    # The seed the engine drew is the segment's: "regenerate with the same seed" repeats it exactly.
-    segment.generation_params = {**params, "seed": job.input["seed"]}
+    if capability == Capability.VIDEO:
+        # The seed the engine drew is the segment's: "regenerate with the same seed" repeats it exactly.
+        params = {**params, "seed": job.input["seed"]}
+    segment.generation_params = params
     segment.job = job
     segment.error = ""
     segment.save(update_fields=["generation_params", "job", "error", "updated_at"])
@@ -386,8 +393,36 @@ def segment_approve(
     )
     _update_project_status(segment.project)
     project_touch(project=segment.project)
+    segment_approved.send(sender=VideoSegment, segment=segment)
     transaction.on_commit(lambda: _send_dispatch(segment.project_id))
     return segment
+
+
+@transaction.atomic
+def segment_lipsync(
+    *, segment: VideoSegment, user: AbstractBaseUser, model: AIModel, audio_name: str, voiceover_id: int
+) -> VideoSegment:
+    """A new version of the segment with its mouth movements synced to the scene's voiceover (a paid call)."""
+    segment = _locked(segment)
+    if not segment.is_playable or not segment.is_current:
+        raise ValidationError("Only the shot's current, finished version can be lip-synced.")
+    kept = {
+        k: v
+        for k, v in segment.generation_params.items()
+        if k in ("prompt", "duration", "resolution", "aspect_ratio", "seed")
+    }
+    params = {
+        **kept,
+        "lipsync": {
+            "video": segment.video.name,
+            "audio": audio_name,
+            "voiceover": voiceover_id,
+            "from_version": segment.version,
+        },
+    }
+    new = _new_version(shot=segment.shot, user=user, model=model, params=params, parent=segment)
+    _start(new)
+    return new
 
 
 @transaction.atomic

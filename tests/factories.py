@@ -68,3 +68,29 @@ def make_segment(
     segment.thumbnail.save("thumb.png", ContentFile(png_bytes()), save=False)
     segment.save()
     return segment
+
+
+def make_editor_objects(project: VideoProject, user: object) -> dict:
+    """One of each Sound and Compile object (an uploaded track, a compile, a final video), as URL ids."""
+    from editor.models import AudioAsset, AudioKind, AudioSource, AudioStatus, CompileJob, CompileStatus, FinalVideo
+
+    asset = AudioAsset(project=project, kind=AudioKind.MUSIC, source=AudioSource.UPLOADED, status=AudioStatus.COMPLETED)
+    asset.audio.save("track.wav", ContentFile(b"RIFF0000WAVE"), save=False)
+    asset.save()
+    job = CompileJob.objects.create(
+        project=project, created_by=user, aspect_ratio="16:9", status=CompileStatus.SUCCEEDED, segment_ids=[]
+    )
+    final = FinalVideo(
+        project=project,
+        compile_job=job,
+        title="Cut",
+        duration=1,
+        clip_count=1,
+        aspect_ratio="16:9",
+        width=1920,
+        height=1080,
+        file_size=4,
+    )
+    final.video.save("final.mp4", ContentFile(b"\x00\x00\x00\x18ftypmp42"), save=False)
+    final.save()
+    return {"asset_id": asset.pk, "compile_id": job.pk, "video_id": final.pk, "kind": "mp4"}

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "projects",
     "generation",
     "storyboard",
+    "editor",
 ]
 
 MIDDLEWARE = [
@@ -318,3 +319,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Sound and compile.
+# Burned-in captions are drawn by libass with this font folder (Debian's fonts-dejavu-core); blank lets
+# libass ask fontconfig.
+CAPTION_FONTS_DIR = env_str(
+    "CAPTION_FONTS_DIR",
+    "/usr/share/fonts/truetype/dejavu" if Path("/usr/share/fonts/truetype/dejavu").is_dir() else "",
+)
+# Compiles run in a worker's scratch folder; a failed or cancelled compile leaves nothing behind.
+COMPILE_TIME_LIMIT_MINUTES = env_int("COMPILE_TIME_LIMIT_MINUTES", 60, minimum=1)
+MUSIC_UPLOAD_MAX_MB = env_int("MUSIC_UPLOAD_MAX_MB", 50, minimum=1)

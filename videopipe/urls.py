@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("generation.urls")),
     path("", include("projects.urls")),
     path("", include("storyboard.urls")),
+    path("", include("editor.urls")),
 ]
 
 handler403 = "projects.views.error_403"

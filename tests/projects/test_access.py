@@ -10,7 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from generation.models import Job
 from projects import services
 from projects.models import ClarifyingQuestion, Membership, Role, Scene, ShotImage
-from tests.factories import build_tree, complete, make_segment
+from tests.factories import build_tree, complete, make_editor_objects, make_segment
 
 pytestmark = pytest.mark.django_db
 
@@ -70,6 +70,7 @@ def foreign(outsider):
         "scene_id": shot.scene_id,
         "stage": "plan",
         "section": "script",
+        **make_editor_objects(project, outsider),
     }
 
 
@@ -138,6 +139,7 @@ def test_it_answers_403_to_a_viewer_on_every_change(client, viewer, team, owner)
         "scene_id": shot.scene_id,
         "stage": "plan",
         "section": "script",
+        **make_editor_objects(project, owner),
     }
     client.force_login(viewer)
     posted = 0
@@ -163,7 +165,9 @@ def test_it_lets_a_viewer_read_every_page(client, viewer, project):
     for url in [
         reverse("dashboard"),
         reverse("project_detail", args=[project.pk]),
-        reverse("project_stage", args=[project.pk, "sound"]),
+        reverse("project_stage", args=[project.pk, "edit"]),
+        reverse("project_sound", args=[project.pk]),
+        reverse("project_compile", args=[project.pk]),
         reverse("project_storyboard", args=[project.pk]),
         reverse("project_review", args=[project.pk]),
         reverse("review_shot", args=[project.pk, image.shot_id]),

@@ -1,0 +1,66 @@
+"""Captions from narration: timed cues, written as SRT and WebVTT.
+
+A scene's narration is shown while its voiceover plays (or across the
+scene's part of the timeline when it has none), split into readable cues:
+at most two lines of about 42 characters, each on screen for a time in
+proportion to its length.
+"""
+
+import re
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+LINE = 42
+MIN_CUE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Cue:
+    start: float
+    end: float
+    text: str
+
+
+def _chunks(text: str) -> list[str]:
+    """Sentences, with long ones broken at word boundaries into pieces of two lines at most."""
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?…])\s+", " ".join(text.split())) if s.strip()]
+    chunks = []
+    for sentence in sentences:
+        lines = textwrap.wrap(sentence, LINE)
+        chunks += ["\n".join(lines[i : i + 2]) for i in range(0, len(lines), 2)]
+    return chunks
+
+
+def cues_for(text: str, *, start: float, span: float) -> list[Cue]:
+    """Cues for one narration, spread over [start, start + span]."""
+    chunks = _chunks(text)
+    if not chunks or span <= 0:
+        return []
+    weights = [max(len(chunk), 12) for chunk in chunks]
+    total = sum(weights)
+    cues, t = [], start
+    for chunk, weight in zip(chunks, weights, strict=True):
+        length = max(span * weight / total, min(MIN_CUE_SECONDS, span / len(chunks)))
+        end = min(t + length, start + span)
+        cues.append(Cue(round(t, 3), round(end, 3), chunk))
+        t = end
+    return cues
+
+
+def _stamp(seconds: float, separator: str) -> str:
+    millis = round(max(seconds, 0) * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02}:{minutes:02}:{secs:02}{separator}{millis:03}"
+
+
+def to_srt(cues: Sequence[Cue]) -> str:
+    blocks = [f"{n}\n{_stamp(c.start, ',')} --> {_stamp(c.end, ',')}\n{c.text}\n" for n, c in enumerate(cues, start=1)]
+    return "\n".join(blocks)
+
+
+def to_vtt(cues: Sequence[Cue]) -> str:
+    blocks = [f"{_stamp(c.start, '.')} --> {_stamp(c.end, '.')}\n{c.text}\n" for c in cues]
+    return "WEBVTT\n\n" + "\n".join(blocks)

@@ -1,0 +1,79 @@
+from django import forms
+
+from editor.models import Captions, SoundSettings
+from editor.renderer import PRESETS, TRANSITIONS
+from editor.services import LOUDNESS_TARGETS
+
+
+class SoundSettingsForm(forms.ModelForm):
+    class Meta:
+        model = SoundSettings
+        fields = ["voice", "music_mood", "music_volume", "duck_music"]
+        widgets = {
+            "music_mood": forms.TextInput(attrs={"placeholder": "e.g. calm piano, hopeful"}),
+            "music_volume": forms.NumberInput(attrs={"min": 0, "max": 100, "step": 5}),
+        }
+
+    def clean_music_volume(self) -> int:
+        value = self.cleaned_data["music_volume"]
+        if not 0 <= value <= 100:
+            raise forms.ValidationError("The music level is 0 to 100 %.")
+        return value
+
+
+class MusicForm(forms.Form):
+    mood = forms.CharField(max_length=300, required=False, help_text="Blank uses the project's mood.")
+
+
+class MusicUploadForm(forms.Form):
+    track = forms.FileField(help_text="MP3, WAV, M4A/AAC, OGG or FLAC; it loops under the whole video.")
+
+
+TRANSITION_LABELS = {
+    "cut": "Cut",
+    "fade": "Fade through black",
+    "dissolve": "Dissolve",
+    "wipe": "Wipe",
+    "slide": "Slide",
+}
+
+
+class CompileForm(forms.Form):
+    """The settings; the order and the joins come as parallel lists (segment, transition, length) in page order."""
+
+    aspect_ratio = forms.ChoiceField(label="Output", choices=[(a, f"{a} · {w} x {h}") for a, (w, h) in PRESETS.items()])
+    captions = forms.ChoiceField(choices=Captions.choices, initial=Captions.SOFT)
+    target_lufs = forms.TypedChoiceField(
+        label="Loudness", choices=[(str(k), v) for k, v in LOUDNESS_TARGETS.items()], coerce=float, initial="-14.0"
+    )
+    voice = forms.BooleanField(label="Voiceovers", required=False, initial=True)
+    music = forms.BooleanField(label="Music bed", required=False, initial=True)
+
+    def __init__(self, *args: object, lists: dict[str, list[str]] | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.lists = lists or {}
+
+    def clean(self) -> dict:
+        data = super().clean()
+        segments, kinds, lengths = (self.lists.get(k, []) for k in ("segment", "transition", "length"))
+        try:
+            data["segment_ids"] = [int(value) for value in segments]
+        except ValueError:
+            raise forms.ValidationError("The segment list is damaged. Reload the page.") from None
+        if not data["segment_ids"]:
+            raise forms.ValidationError("Choose at least one approved segment to compile.")
+        if len(kinds) != len(segments) or len(lengths) != len(segments):
+            raise forms.ValidationError("Every segment needs its transition. Reload the page.")
+        transitions = []
+        for n, (kind, length) in enumerate(zip(kinds[1:], lengths[1:], strict=True), start=2):
+            if kind not in TRANSITIONS:
+                raise forms.ValidationError(f"Segment {n}: unknown transition {kind!r}.")
+            try:
+                seconds = float(length or 0)
+            except ValueError:
+                raise forms.ValidationError(
+                    f"Segment {n}: the transition length must be a number of seconds."
+                ) from None
+            transitions.append({"kind": kind, "length": seconds})
+        data["transitions"] = transitions
+        return data

@@ -1,0 +1,239 @@
+"""Sound and compile: voiceovers and music (seed 002's audioAssets), compile jobs
+(seed 003's segment_compilation_jobs) and the final videos they make (seed 004's finalVideos).
+
+Audio assets are versioned like segments: regenerating makes a new row and
+the old one stays, with at most one current voiceover per scene and one
+current music bed per project. A compile job's row is the source of truth
+for its state; a final video is only written when a compile succeeds, so
+a failed or cancelled compile never touches earlier ones.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from projects.models import ProjectScene, VideoProject, _media_name
+
+VOICES = [
+    ("narrator", "Narrator (calm, male)"),
+    ("warm", "Warm (female)"),
+    ("bright", "Bright (British, female)"),
+    ("deep", "Deep (male)"),
+    ("british", "British (male)"),
+]
+
+
+class AudioKind(models.TextChoices):
+    VOICEOVER = "voiceover", "Voiceover"
+    MUSIC = "music", "Music"
+
+
+class AudioSource(models.TextChoices):
+    GENERATED = "generated", "Generated"
+    UPLOADED = "uploaded", "Uploaded"
+
+
+class AudioStatus(models.TextChoices):
+    PENDING = "pending", "Queued"
+    GENERATING = "generating", "Generating"
+    COMPLETED = "completed", "Ready"
+    FAILED = "failed", "Failed"
+
+
+def audio_path(instance: "AudioAsset", filename: str) -> str:
+    return _media_name(f"projects/{instance.project_id}/audio", filename)
+
+
+class SoundSettings(models.Model):
+    """A project's sound: its voice, its music mood, and how the music sits under the voice."""
+
+    project = models.OneToOneField(VideoProject, on_delete=models.CASCADE, related_name="sound")
+    voice = models.CharField(max_length=20, choices=VOICES, default="narrator")
+    music_mood = models.CharField(
+        max_length=300, blank=True, help_text="What the music should feel like; the brief's tone when blank."
+    )
+    music_volume = models.PositiveSmallIntegerField(
+        "music level (%)", default=35, help_text="The music bed's level under the voice, 0 to 100 %."
+    )
+    duck_music = models.BooleanField("duck the music under the voice", default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "sound settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(music_volume__lte=100), name="sound_music_volume_max_100"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Sound of project {self.project_id}"
+
+
+class AudioAsset(models.Model):
+    project = models.ForeignKey(VideoProject, on_delete=models.CASCADE, related_name="audio_assets")
+    kind = models.CharField(max_length=10, choices=AudioKind.choices)
+    # Voiceovers belong to a scene; the music bed to the whole project.
+    scene = models.ForeignKey(
+        ProjectScene, on_delete=models.CASCADE, null=True, blank=True, related_name="audio_assets"
+    )
+    source = models.CharField(max_length=10, choices=AudioSource.choices, default=AudioSource.GENERATED)
+    version = models.PositiveIntegerField(default=1)
+    is_current = models.BooleanField(default=True)
+    # What was asked for: the narration and voice, or the music prompt (mood) and length.
+    text = models.TextField(max_length=5000, blank=True)
+    voice = models.CharField(max_length=20, blank=True)
+    prompt = models.CharField(max_length=1000, blank=True)
+    requested_duration = models.FloatField(null=True, blank=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    audio = models.FileField(upload_to=audio_path, blank=True)
+    duration = models.FloatField("duration (seconds)", null=True, blank=True)
+    status = models.CharField(max_length=12, choices=AudioStatus.choices, default=AudioStatus.PENDING)
+    error = models.TextField(blank=True)
+    job = models.ForeignKey("generation.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    metadata = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "scene", "-version"]
+        indexes = [models.Index(fields=["project", "kind", "is_current"], name="audio_project_current_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scene"], condition=Q(is_current=True, kind="voiceover"), name="audio_one_voiceover_per_scene"
+            ),
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(is_current=True, kind="music"), name="audio_one_music_per_project"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="music", scene__isnull=True) | Q(kind="voiceover", scene__isnull=False),
+                name="audio_voiceover_has_scene",
+            ),
+            models.CheckConstraint(condition=Q(status__in=AudioStatus.values), name="audio_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        what = f"scene {self.scene_id} voiceover" if self.kind == AudioKind.VOICEOVER else "music"
+        return f"Project {self.project_id} {what} v{self.version}"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == AudioStatus.COMPLETED and bool(self.audio)
+
+    @property
+    def is_working(self) -> bool:
+        return self.status in (AudioStatus.PENDING, AudioStatus.GENERATING)
+
+    @property
+    def voice_label(self) -> str:
+        return dict(VOICES).get(self.voice, self.voice)
+
+    def get_audio_url(self) -> str:
+        return reverse("audio_file", args=[self.project_id, self.pk])
+
+
+class Captions(models.TextChoices):
+    OFF = "off", "No captions"
+    SOFT = "soft", "Subtitle track (viewers can turn it off)"
+    BURNED = "burned", "Burned into the picture"
+
+
+class CompileStatus(models.TextChoices):
+    PENDING = "pending", "Queued"
+    RUNNING = "running", "Compiling"
+    SUCCEEDED = "succeeded", "Done"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Cancelled"
+
+
+COMPILE_ACTIVE = (CompileStatus.PENDING, CompileStatus.RUNNING)
+
+
+class CompileJob(models.Model):
+    """One compile: the segments in order, a transition per join, the audio and caption settings, its state."""
+
+    project = models.ForeignKey(VideoProject, on_delete=models.CASCADE, related_name="compile_jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    segment_ids = models.JSONField(default=list, help_text="Segment ids in their compiled order.")
+    # One {"kind": ..., "length": ...} per join between consecutive segments.
+    transitions = models.JSONField(default=list)
+    # voice, music (booleans), music_volume (0-100), duck, target_lufs, true_peak.
+    audio_config = models.JSONField(default=dict)
+    captions = models.CharField(max_length=10, choices=Captions.choices, default=Captions.SOFT)
+    aspect_ratio = models.CharField(max_length=4)
+    # "smart" copies normalized segments; "full" encodes some or all of the picture again (slower).
+    render_path = models.CharField(max_length=10, blank=True)
+    status = models.CharField(max_length=10, choices=CompileStatus.choices, default=CompileStatus.PENDING)
+    progress = models.FloatField(default=0)
+    stage = models.CharField(max_length=200, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=CompileStatus.values), name="compile_status_valid"),
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(status__in=["pending", "running"]), name="compile_one_active"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Compile {self.pk} of project {self.project_id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in COMPILE_ACTIVE
+
+    @property
+    def percent(self) -> int:
+        return round(self.progress * 100)
+
+
+def final_path(instance: "FinalVideo", filename: str) -> str:
+    return _media_name(f"projects/{instance.project_id}/final", filename)
+
+
+class FinalVideo(models.Model):
+    project = models.ForeignKey(VideoProject, on_delete=models.CASCADE, related_name="final_videos")
+    compile_job = models.OneToOneField(
+        CompileJob, on_delete=models.SET_NULL, null=True, blank=True, related_name="final_video"
+    )
+    title = models.CharField(max_length=200)
+    video = models.FileField(upload_to=final_path)
+    captions_srt = models.FileField(upload_to=final_path, blank=True)
+    captions_vtt = models.FileField(upload_to=final_path, blank=True)
+    duration = models.FloatField("duration (seconds)")
+    clip_count = models.PositiveIntegerField("segments")
+    total_cost = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    aspect_ratio = models.CharField(max_length=4)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    file_size = models.PositiveBigIntegerField()
+    loudness = models.JSONField(default=dict, blank=True, help_text="Integrated loudness and true peak as measured.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("final_video", args=[self.project_id, self.pk])
+
+    def get_video_url(self) -> str:
+        return reverse("final_file", args=[self.project_id, self.pk, "mp4"])

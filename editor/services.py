@@ -1,0 +1,624 @@
+"""Sound and compile: every write of the editor app.
+
+Lock order, as everywhere: project, then shot and segment, then team and job.
+Compiles run outside any transaction (minutes of ffmpeg); each state change
+of a CompileJob is a short conditional UPDATE, so a cancel racing the end of
+a render is decided by the row.
+"""
+
+import contextlib
+import logging
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import av
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Max, Sum
+from django.dispatch import receiver
+from django.utils import timezone
+
+from editor import captions, renderer, selectors
+from editor.models import (
+    VOICES,
+    AudioAsset,
+    AudioKind,
+    AudioSource,
+    AudioStatus,
+    Captions,
+    CompileJob,
+    CompileStatus,
+    FinalVideo,
+    SoundSettings,
+)
+from generation import ingest
+from generation.models import Capability, Job
+from generation.providers.files import local_copy
+from generation.services import COST, JobSpec, jobs_create
+from projects.models import ProjectScene, ShotImage, VideoProject
+from projects.services import project_touch
+from storyboard import services as storyboard_services
+from storyboard.models import VideoSegment
+from storyboard.signals import segment_approved
+
+logger = logging.getLogger(__name__)
+
+LOUDNESS_TARGETS = {-14.0: "-14 LUFS (web and social)", -23.0: "-23 LUFS (EBU R128 broadcast)"}
+TRUE_PEAK = -1.5  # dBTP: under the -1 dBTP ceiling with room for the AAC encoder's overshoot
+
+
+def _lock(project: VideoProject) -> VideoProject:
+    return VideoProject.objects.select_for_update(of=("self",)).select_related("team").get(pk=project.pk)
+
+
+# Sound settings -------------------------------------------------------------------
+
+
+@transaction.atomic
+def sound_settings_update(
+    *, project: VideoProject, voice: str, music_mood: str, music_volume: int, duck_music: bool
+) -> SoundSettings:
+    if voice not in dict(VOICES):
+        raise ValidationError(f"Unknown voice {voice!r}.")
+    if not 0 <= music_volume <= 100:
+        raise ValidationError("The music level is 0 to 100 %.")
+    sound, _ = SoundSettings.objects.update_or_create(
+        project=project,
+        defaults={
+            "voice": voice,
+            "music_mood": music_mood.strip(),
+            "music_volume": music_volume,
+            "duck_music": duck_music,
+        },
+    )
+    project_touch(project=project)
+    return sound
+
+
+# Audio assets ---------------------------------------------------------------------
+
+
+def _new_audio(*, project: VideoProject, kind: str, scene: ProjectScene | None, **fields: object) -> AudioAsset:
+    siblings = AudioAsset.objects.filter(project=project, kind=kind, scene=scene)
+    version = (siblings.aggregate(n=Max("version"))["n"] or 0) + 1
+    siblings.filter(is_current=True).update(is_current=False, updated_at=timezone.now())
+    return AudioAsset.objects.create(project=project, kind=kind, scene=scene, version=version, **fields)
+
+
+def _start_audio(
+    project: VideoProject, user: AbstractBaseUser | None, assets: list[AudioAsset], capability: str, inputs: list[dict]
+) -> None:
+    specs = [
+        JobSpec(capability=capability, input=data, target=asset, idempotency_key=f"audio:{asset.pk}")
+        for asset, data in zip(assets, inputs, strict=True)
+    ]
+    for asset, job in zip(assets, jobs_create(project=project, user=user, specs=specs), strict=True):
+        asset.job = job
+        asset.save(update_fields=["job", "updated_at"])
+
+
+@transaction.atomic
+def voiceovers_request(
+    *, project: VideoProject, user: AbstractBaseUser, scenes: Sequence[ProjectScene] | None = None
+) -> list[AudioAsset]:
+    """Speak each scene's narration in the project's voice: a new current voiceover per scene, all or none."""
+    project = _lock(project)
+    sound = selectors.sound_settings_of(project=project)
+    chosen = list(scenes) if scenes is not None else list(ProjectScene.objects.filter(project=project))
+    voices, _ = selectors.current_audio(project=project)
+    speakable = [s for s in chosen if s.narration.strip()]
+    if not speakable:
+        raise ValidationError("There is no narration to speak. Write each scene's narration in Plan first.")
+    busy = [s for s in speakable if (v := voices.get(s.pk)) and v.is_working]
+    if len(busy) == len(speakable):
+        raise ValidationError("Those voiceovers are already being made.")
+    todo = [s for s in speakable if s not in busy]
+    assets = [
+        _new_audio(
+            project=project,
+            kind=AudioKind.VOICEOVER,
+            scene=scene,
+            text=scene.narration.strip(),
+            voice=sound.voice,
+            created_by=user,
+        )
+        for scene in todo
+    ]
+    _start_audio(project, user, assets, Capability.SPEECH, [{"text": a.text, "voice": a.voice} for a in assets])
+    return assets
+
+
+def _music_length(project: VideoProject) -> float:
+    seconds = sum(s.duration or 0 for s in selectors.approved_segments(project=project)) or project.target_duration
+    return float(min(max(seconds + 2, 10), 600))
+
+
+@transaction.atomic
+def music_request(*, project: VideoProject, user: AbstractBaseUser, mood: str = "") -> AudioAsset:
+    """A new music bed for the mood (the project's, when blank), as long as the approved cut."""
+    project = _lock(project)
+    sound = selectors.sound_settings_of(project=project)
+    prompt = (mood or selectors.music_mood(project=project, sound=sound)).strip()[:1000]
+    _, music = selectors.current_audio(project=project)
+    if music is not None and music.is_working:
+        raise ValidationError("A music bed is already being made.")
+    length = _music_length(project)
+    asset = _new_audio(
+        project=project, kind=AudioKind.MUSIC, scene=None, prompt=prompt, requested_duration=length, created_by=user
+    )
+    _start_audio(project, user, [asset], Capability.MUSIC, [{"prompt": prompt, "duration": length}])
+    return asset
+
+
+def _check_upload(upload: UploadedFile, path: Path) -> ingest.Media:
+    limit = settings.MUSIC_UPLOAD_MAX_MB * 1024 * 1024
+    if upload.size > limit:
+        raise ValidationError(
+            f"That file is {upload.size / 1024 / 1024:.0f} MB; the limit is {settings.MUSIC_UPLOAD_MAX_MB} MB."
+        )
+    with path.open("wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    try:
+        media = ingest.check(path, kind="audio")
+    except ingest.IngestError as error:
+        raise ValidationError(
+            f"That file is not audio we can use: {str(error).replace('The output', 'it')} "
+            "Upload an MP3, WAV, M4A/AAC, OGG or FLAC file."
+        ) from None
+    duration = media.meta.get("duration") or 0
+    if duration < 1:
+        raise ValidationError("That track is shorter than a second.")
+    return media
+
+
+@transaction.atomic
+def music_upload(*, project: VideoProject, user: AbstractBaseUser, upload: UploadedFile) -> AudioAsset:
+    """The team's own track as the music bed, once it decodes as audio."""
+    project = _lock(project)
+    with tempfile.TemporaryDirectory() as tmp:
+        media = _check_upload(upload, Path(tmp) / "upload")
+        asset = _new_audio(
+            project=project,
+            kind=AudioKind.MUSIC,
+            scene=None,
+            source=AudioSource.UPLOADED,
+            original_name=Path(upload.name or "track").name[:255],
+            status=AudioStatus.COMPLETED,
+            duration=round(media.meta["duration"], 3),
+            metadata={"media": media.meta},
+            created_by=user,
+        )
+        with media.path.open("rb") as handle:
+            asset.audio.save(f"music-upload.{media.extension}", File(handle), save=False)
+        asset.save(update_fields=["audio", "updated_at"])
+    project_touch(project=project)
+    return asset
+
+
+@transaction.atomic
+def audio_restore(*, asset: AudioAsset) -> AudioAsset:
+    """Make an earlier, finished version current again."""
+    _lock(asset.project)
+    asset = AudioAsset.objects.select_for_update().get(pk=asset.pk)
+    if not asset.is_ready:
+        raise ValidationError("Only a finished version can be used.")
+    AudioAsset.objects.filter(
+        project_id=asset.project_id, kind=asset.kind, scene_id=asset.scene_id, is_current=True
+    ).exclude(pk=asset.pk).update(is_current=False)
+    asset.is_current = True
+    asset.save(update_fields=["is_current", "updated_at"])
+    return asset
+
+
+@transaction.atomic
+def music_remove(*, project: VideoProject) -> None:
+    """No music bed: compiles use only the segments' sound and the voiceovers (earlier versions are kept)."""
+    _lock(project)
+    AudioAsset.objects.filter(project=project, kind=AudioKind.MUSIC, is_current=True).update(is_current=False)
+
+
+def segment_lipsync(*, segment: VideoSegment, user: AbstractBaseUser) -> VideoSegment:
+    """A lip-synced new version of the segment, made with its scene's current voiceover."""
+    available = selectors.lipsync_availability()
+    if available.model is None:
+        raise ValidationError(available.reason)
+    voices, _ = selectors.current_audio(project=segment.project)
+    voice = voices.get(segment.scene_id)
+    if voice is None or not voice.is_ready:
+        raise ValidationError("Make this scene's voiceover first: lipsync follows it.")
+    return storyboard_services.segment_lipsync(
+        segment=segment, user=user, model=available.model, audio_name=voice.audio.name, voiceover_id=voice.pk
+    )
+
+
+# Normalization --------------------------------------------------------------------
+
+
+@receiver(segment_approved)
+def _normalize_when_approved(sender: type, *, segment: VideoSegment, **kwargs: object) -> None:
+    from editor.tasks import normalize_segment  # noqa: PLC0415 - tasks imports this module
+
+    transaction.on_commit(lambda: normalize_segment.send(segment.pk))
+
+
+def segment_normalize(*, segment_id: int) -> VideoSegment | None:
+    """Re-encode an approved segment once to its project's house format, so compiles can copy it."""
+    segment = VideoSegment.objects.select_related("project").filter(pk=segment_id).first()
+    if segment is None or not segment.is_playable:
+        return None
+    aspect = segment.project.aspect_ratio
+    if segment.normalized and segment.normalized_aspect == aspect:
+        return segment
+    fmt = renderer.HouseFormat.for_aspect(aspect)
+    try:
+        with local_copy(segment.video.name) as src, tempfile.TemporaryDirectory() as tmp:
+            out = renderer.normalize(src, Path(tmp) / "house.mp4", fmt, fit="pad")
+            with out.open("rb") as handle:
+                segment.normalized.save(
+                    f"segment-v{segment.version}-{aspect.replace(':', 'x')}.mp4", File(handle), save=False
+                )
+    except (renderer.FFmpegError, av.FFmpegError, OSError, ValueError) as error:
+        segment.normalize_error = f"Could not prepare this segment for fast compiles: {error}"[:2000]
+        segment.save(update_fields=["normalize_error", "updated_at"])
+        return segment
+    segment.normalized_aspect, segment.normalized_at, segment.normalize_error = aspect, timezone.now(), ""
+    segment.save(update_fields=["normalized", "normalized_aspect", "normalized_at", "normalize_error", "updated_at"])
+    return segment
+
+
+# Compiles -------------------------------------------------------------------------
+
+
+def _is_normalized(segment: VideoSegment, aspect: str) -> bool:
+    return bool(segment.normalized) and segment.normalized_aspect == aspect
+
+
+def render_path(*, segments: Sequence[VideoSegment], aspect: str, burn: bool, project_aspect: str) -> str:
+    """ "smart" when every segment can be copied as is; "full" when some picture must be encoded again."""
+    if burn or aspect != project_aspect or not all(_is_normalized(s, aspect) for s in segments):
+        return "full"
+    return "smart"
+
+
+def _joins(transitions: Sequence[dict], count: int) -> list[renderer.Join]:
+    if len(transitions) != max(count - 1, 0):
+        raise ValidationError("Choose a transition for every join between two segments.")
+    joins = []
+    for n, item in enumerate(transitions, start=1):
+        try:
+            joins.append(renderer.Join(str(item.get("kind", "cut")), float(item.get("length") or 0)))
+        except (TypeError, ValueError) as error:
+            raise ValidationError(f"Join {n}: {error}") from None
+    return joins
+
+
+def _fail_stale(project: VideoProject) -> None:
+    """A compile whose worker died (a restart, say) would block the project forever: end it with a reason."""
+    limit = timezone.now() - timedelta(minutes=settings.COMPILE_TIME_LIMIT_MINUTES + 1)
+    CompileJob.objects.filter(project=project, status=CompileStatus.RUNNING, started_at__lt=limit).update(
+        status=CompileStatus.FAILED,
+        completed_at=timezone.now(),
+        error="The compile stopped without finishing (its worker was restarted or ran out of time). Start it again.",
+    )
+
+
+@transaction.atomic
+def compile_request(
+    *,
+    project: VideoProject,
+    user: AbstractBaseUser,
+    segment_ids: Sequence[int],
+    transitions: Sequence[dict],
+    aspect_ratio: str,
+    captions_mode: str = Captions.SOFT,
+    target_lufs: float = -14.0,
+    voice: bool = True,
+    music: bool = True,
+) -> CompileJob:
+    """Queue a compile of approved segments in the given order; nothing is rendered here."""
+    project = _lock(project)
+    _fail_stale(project)
+    if selectors.active_compile(project=project):
+        raise ValidationError("A compile is already running for this project. Wait for it, or cancel it.")
+    if not segment_ids:
+        raise ValidationError("Choose at least one approved segment to compile.")
+    if len(set(segment_ids)) != len(segment_ids):
+        raise ValidationError("A segment can be in the compile only once.")
+    if aspect_ratio not in renderer.PRESETS:
+        raise ValidationError(f"Unknown output shape {aspect_ratio!r}: use 16:9, 9:16 or 1:1.")
+    if captions_mode not in Captions.values:
+        raise ValidationError("Unknown captions choice.")
+    if float(target_lufs) not in LOUDNESS_TARGETS:
+        raise ValidationError("The loudness target is -14 or -23 LUFS.")
+    approved = {s.pk: s for s in selectors.approved_segments(project=project)}
+    missing = [pk for pk in segment_ids if pk not in approved]
+    if missing:
+        raise ValidationError(
+            f"{len(missing)} of the chosen segments are no longer approved versions of this project. Reload the page."
+        )
+    chosen = [approved[pk] for pk in segment_ids]
+    joins = _joins(transitions, len(chosen))
+    try:
+        renderer.plan_durations([s.duration or 0 for s in chosen], joins)
+    except ValueError as error:
+        raise ValidationError(f"{error} Shorten its transitions or use a cut.") from None
+    sound = selectors.sound_settings_of(project=project)
+    job = CompileJob.objects.create(
+        project=project,
+        created_by=user,
+        segment_ids=list(segment_ids),
+        transitions=[{"kind": j.kind, "length": j.length if j.overlap else 0} for j in joins],
+        audio_config={
+            "voice": bool(voice),
+            "music": bool(music),
+            "music_volume": sound.music_volume,
+            "duck": sound.duck_music,
+            "target_lufs": float(target_lufs),
+            "true_peak": TRUE_PEAK,
+        },
+        captions=captions_mode,
+        aspect_ratio=aspect_ratio,
+        render_path=render_path(
+            segments=chosen,
+            aspect=aspect_ratio,
+            burn=captions_mode == Captions.BURNED,
+            project_aspect=project.aspect_ratio,
+        ),
+    )
+    from editor.tasks import compile_video  # noqa: PLC0415 - tasks imports this module
+
+    transaction.on_commit(lambda: compile_video.send(job.pk))
+    return job
+
+
+@transaction.atomic
+def compile_cancel(*, job: CompileJob) -> CompileJob:
+    job = CompileJob.objects.select_for_update().get(pk=job.pk)
+    if job.status == CompileStatus.PENDING:
+        job.status, job.completed_at, job.error = CompileStatus.CANCELED, timezone.now(), "Cancelled before it started."
+        job.save(update_fields=["status", "completed_at", "error"])
+    elif job.status == CompileStatus.RUNNING:
+        job.cancel_requested = True
+        job.stage = "Cancelling…"
+        job.save(update_fields=["cancel_requested", "stage"])
+    else:
+        raise ValidationError("This compile has already ended.")
+    return job
+
+
+class CompileInputError(Exception):
+    """Something the compile needs is missing or unreadable; the message says what and what to do."""
+
+
+def _claim(job_id: int) -> CompileJob | None:
+    claimed = CompileJob.objects.filter(pk=job_id, status=CompileStatus.PENDING, cancel_requested=False).update(
+        status=CompileStatus.RUNNING, started_at=timezone.now(), stage="Starting", progress=0
+    )
+    return CompileJob.objects.select_related("project").get(pk=job_id) if claimed else None
+
+
+def _end(job: CompileJob, status: str, *, error: str = "", **fields: object) -> None:
+    CompileJob.objects.filter(pk=job.pk, status=CompileStatus.RUNNING).update(
+        status=status, error=error[:4000], completed_at=timezone.now(), **fields
+    )
+
+
+def _label(segment: VideoSegment) -> str:
+    return f"Scene {segment.scene.scene_number} · shot {segment.shot.shot_number} (v{segment.version})"
+
+
+@contextlib.contextmanager
+def _local(name: str) -> Iterator[Path]:
+    """A local path for a stored file: the file itself on local storage, a temporary copy from S3."""
+    try:
+        yield Path(default_storage.path(name))
+    except NotImplementedError:
+        with local_copy(name) as path:
+            yield path
+
+
+def _open(stack: contextlib.ExitStack, name: str, what: str) -> Path:
+    if not name or not default_storage.exists(name):
+        raise CompileInputError(f"The file of {what} is missing from storage. Regenerate it, or leave it out.")
+    return stack.enter_context(_local(name))
+
+
+def _probe(path: Path, what: str) -> float:
+    try:
+        return renderer.duration_of(path)
+    except (av.FFmpegError, IndexError, ValueError, OSError, TypeError):
+        raise CompileInputError(
+            f"The file of {what} cannot be read; it may be damaged. Regenerate it or restore an earlier version."
+        ) from None
+
+
+def _segments(job: CompileJob) -> list[VideoSegment]:
+    found = VideoSegment.objects.filter(project=job.project, pk__in=job.segment_ids).select_related("scene", "shot")
+    by_id = {s.pk: s for s in found}
+    if len(by_id) != len(job.segment_ids):
+        raise CompileInputError("A segment chosen for this compile has been deleted. Start a new compile.")
+    return [by_id[pk] for pk in job.segment_ids]
+
+
+def _cues(
+    segments: Sequence[VideoSegment],
+    starts: Sequence[float],
+    spans: Sequence[float],
+    voices: dict[int, float],
+    total: float,
+) -> list[captions.Cue]:
+    cues: list[captions.Cue] = []
+    seen: set[int] = set()
+    for i, segment in enumerate(segments):
+        scene = segment.scene
+        if scene.pk in seen or not scene.narration.strip():
+            continue
+        seen.add(scene.pk)
+        own = sum(spans[k] for k, s in enumerate(segments) if s.scene_id == scene.pk)
+        span = min(voices.get(scene.pk) or own, total - starts[i])
+        cues += captions.cues_for(scene.narration, start=starts[i], span=span)
+    return sorted(cues, key=lambda c: c.start)
+
+
+def total_cost(*, segments: Sequence[VideoSegment], audio: Sequence[AudioAsset]) -> Decimal:
+    """Everything in the video: its segments, the master images they animate, its voiceovers and music."""
+    images = ContentType.objects.get_for_model(ShotImage)
+    job_ids = {s.job_id for s in segments if s.job_id} | {a.job_id for a in audio if a.job_id}
+    image_ids = [s.source_image_id for s in segments if s.source_image_id]
+    jobs = Job.objects.filter(pk__in=job_ids) | Job.objects.filter(target_type=images, target_id__in=image_ids)
+    return (jobs.aggregate(total=Sum(COST))["total"] or Decimal("0")).quantize(Decimal("0.01"))
+
+
+def compile_run(*, job_id: int, on_change: Callable[[CompileJob], None] | None = None) -> CompileJob | None:
+    """Render a queued compile; its row says how it ended. Earlier final videos are never touched."""
+    job = _claim(job_id)
+    if job is None:
+        return None
+    notify = on_change or (lambda job: None)
+    notify(job)
+
+    def progress(fraction: float, stage: str) -> None:
+        CompileJob.objects.filter(pk=job.pk, status=CompileStatus.RUNNING).update(progress=fraction, stage=stage)
+        notify(job)
+
+    def cancelled() -> bool:
+        return CompileJob.objects.filter(pk=job.pk, cancel_requested=True).exists()
+
+    control = renderer.Control(on_progress=progress, should_cancel=cancelled)
+    try:
+        with contextlib.ExitStack() as stack:
+            final = _render(job, stack, control)
+    except renderer.CancelledError:
+        _end(job, CompileStatus.CANCELED, error="Cancelled. Earlier final videos are kept.", stage="Cancelled")
+    except CompileInputError as error:
+        _end(job, CompileStatus.FAILED, error=str(error), stage="Failed")
+    except (renderer.FFmpegError, av.FFmpegError, ValueError, OSError) as error:
+        logger.warning("Compile %s failed: %s", job.pk, error)
+        _end(job, CompileStatus.FAILED, error=f"The render failed: {str(error)[-1500:]}", stage="Failed")
+    else:
+        _end(job, CompileStatus.SUCCEEDED, progress=1, stage="Done", report=final.loudness.get("report", {}))
+        if not CompileJob.objects.filter(pk=job.pk, status=CompileStatus.SUCCEEDED).exists():
+            final.delete()  # cancelled at the very end: the row says cancelled, so no final video either
+    job.refresh_from_db()
+    notify(job)
+    return job
+
+
+def _render(job: CompileJob, stack: contextlib.ExitStack, control: renderer.Control) -> FinalVideo:
+    project = job.project
+    segments = _segments(job)
+    aspect = job.aspect_ratio
+    clips = []
+    for segment in segments:
+        use_house = _is_normalized(segment, aspect) and default_storage.exists(segment.normalized.name)
+        name = segment.normalized.name if use_house else segment.video.name
+        path = _open(stack, name, _label(segment))
+        _probe(path, _label(segment))
+        clips.append(renderer.Clip(path, normalized=use_house))
+    joins = [renderer.Join(t["kind"], t["length"]) for t in job.transitions]
+    durations = [_probe(c.path, _label(s)) for c, s in zip(clips, segments, strict=True)]
+    starts = renderer.timeline_starts(durations, joins)
+    spans = [d - (joins[i].overlap if i < len(joins) else 0) for i, d in enumerate(durations)]
+    total = sum(spans)
+    config = job.audio_config
+    voices_by_scene, music = selectors.current_audio(project=project)
+    used_audio: list[AudioAsset] = []
+    voice_lengths: dict[int, float] = {}
+    mix = renderer.Mix(
+        target_lufs=config.get("target_lufs", -14.0),
+        true_peak=config.get("true_peak", TRUE_PEAK),
+        music_volume=config.get("music_volume", 35) / 100,
+        duck=config.get("duck", True),
+    )
+    for i, segment in enumerate(segments):
+        voice = voices_by_scene.get(segment.scene_id)
+        if not config.get("voice", True) or voice is None or not voice.is_ready or segment.scene_id in voice_lengths:
+            continue
+        what = f"the scene {segment.scene.scene_number} voiceover"
+        path = _open(stack, voice.audio.name, what)
+        voice_lengths[segment.scene_id] = _probe(path, what)
+        mix.voices.append(renderer.Voice(path, starts[i]))
+        used_audio.append(voice)
+    if config.get("music", True) and music is not None and music.is_ready:
+        mix.music = _open(stack, music.audio.name, "the music bed")
+        _probe(mix.music, "the music bed")
+        used_audio.append(music)
+    workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="compile-")))
+    cues = _cues(segments, starts, spans, voice_lengths, total) if job.captions != Captions.OFF else []
+    srt = vtt = None
+    if cues:
+        srt, vtt = workdir / "captions.srt", workdir / "captions.vtt"
+        srt.write_text(captions.to_srt(cues), encoding="utf-8")
+        vtt.write_text(captions.to_vtt(cues), encoding="utf-8")
+    fmt = renderer.HouseFormat.for_aspect(aspect)
+    out = workdir / "final.mp4"
+    report = renderer.render(
+        clips,
+        joins,
+        mix,
+        fmt,
+        out,
+        workdir=workdir,
+        subtitles=srt,
+        burn=job.captions == Captions.BURNED,
+        fit="crop",
+        control=control,
+    )
+    return _store_final(job, segments=segments, audio=used_audio, report=report, out=out, srt=srt, vtt=vtt, fmt=fmt)
+
+
+def _store_final(
+    job: CompileJob,
+    *,
+    segments: list[VideoSegment],
+    audio: list[AudioAsset],
+    report: renderer.Report,
+    out: Path,
+    srt: Path | None,
+    vtt: Path | None,
+    fmt: renderer.HouseFormat,
+) -> FinalVideo:
+    count = FinalVideo.objects.filter(project=job.project).count() + 1
+    final = FinalVideo(
+        project=job.project,
+        compile_job=job,
+        title=f"{job.project.title} · {job.aspect_ratio} · cut {count}",
+        duration=round(report.duration, 3),
+        clip_count=len(segments),
+        total_cost=total_cost(segments=segments, audio=audio),
+        aspect_ratio=job.aspect_ratio,
+        width=fmt.width,
+        height=fmt.height,
+        file_size=out.stat().st_size,
+        loudness={
+            "target_lufs": job.audio_config.get("target_lufs"),
+            "true_peak_limit": job.audio_config.get("true_peak"),
+            "measured_before": {k: report.loudness.get(k) for k in ("input_i", "input_tp", "input_lra")},
+            "report": {
+                "copied_pieces": report.copied_pieces,
+                "encoded_windows": report.encoded_windows,
+                "normalized_now": report.normalized_now,
+                "burned_captions": report.burned_captions,
+            },
+        },
+        created_by=job.created_by,
+    )
+    stem = f"{job.project.title[:40]}-{job.aspect_ratio.replace(':', 'x')}".replace(" ", "-")
+    with out.open("rb") as handle:
+        final.video.save(f"{stem}.mp4", File(handle), save=False)
+    for field, path in ((final.captions_srt, srt), (final.captions_vtt, vtt)):
+        if path is not None:
+            with path.open("rb") as handle:
+                field.save(f"{stem}{path.suffix}", File(handle), save=False)
+    final.save()
+    return final
