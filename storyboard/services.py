@@ -422,6 +422,7 @@ def segment_lipsync(
     }
     new = _new_version(shot=segment.shot, user=user, model=model, params=params, parent=segment)
     _start(new)
+    new.refresh_from_db()
     return new
 
 

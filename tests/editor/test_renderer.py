@@ -17,9 +17,22 @@ FMT = renderer.HouseFormat(width=320, height=180, fps=30)
 def _raw(path: Path, seconds: float, hue: int, audio: bool = True) -> Path:
     sound = ["-f", "lavfi", "-i", f"sine=frequency={300 + hue}:sample_rate=48000"] if audio else []
     ffmpeg.run(
-        ["-f", "lavfi", "-i", f"testsrc2=size=640x480:rate=24,hue=h={hue}", *sound, "-t", str(seconds),
-         "-c:v", "libx264", "-preset", "ultrafast", *(["-c:a", "aac", "-shortest"] if audio else []), str(path)]
-    )  # fmt: skip
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=640x480:rate=24,hue=h={hue}",
+            *sound,
+            "-t",
+            str(seconds),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            *(["-c:a", "aac", "-shortest"] if audio else []),
+            str(path),
+        ]
+    )
     return path
 
 
@@ -40,9 +53,22 @@ def _packets(path: Path) -> list[str]:
 
 def _loudness(path: Path) -> tuple[float, float]:
     result = subprocess.run(
-        [ffmpeg.binary(), "-hide_banner", "-nostdin", "-i", str(path), "-filter_complex", "ebur128=peak=true",
-         "-f", "null", "-"], capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            ffmpeg.binary(),
+            "-hide_banner",
+            "-nostdin",
+            "-i",
+            str(path),
+            "-filter_complex",
+            "ebur128=peak=true",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     summary = result.stderr[result.stderr.rindex("Summary:") :]
     integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
     peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))
