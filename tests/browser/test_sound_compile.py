@@ -21,8 +21,16 @@ def _login(page: Page, base: str, user) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
-def test_it_makes_sound_and_compiles_a_final_video(  # noqa: PLR0915 - one journey, step by step
-    live_server, page: Page, shoot, owner, project, raw_clips, broker, worker, tmp_path  # noqa: F811
+def test_it_makes_sound_and_compiles_a_final_video(
+    live_server,
+    page: Page,
+    shoot,
+    owner,
+    project,
+    raw_clips,
+    broker,
+    worker,
+    tmp_path,  # noqa: F811
 ):
     segments = approved_segments(project, raw_clips)
     for segment in segments:

@@ -1,0 +1,63 @@
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from editor import services
+from editor.models import AudioAsset, CompileJob, FinalVideo, SoundSettings
+
+
+@admin.register(SoundSettings)
+class SoundSettingsAdmin(admin.ModelAdmin):
+    list_display = ["project", "voice", "music_mood", "music_volume", "duck_music", "updated_at"]
+    raw_id_fields = ["project"]
+
+
+@admin.register(AudioAsset)
+class AudioAssetAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "project", "kind", "source", "version", "is_current", "status", "duration", "created_at"]
+    list_filter = ["kind", "source", "status", "is_current"]
+    search_fields = ["project__title", "text", "prompt", "original_name", "error"]
+    list_select_related = ["project"]
+    raw_id_fields = ["project", "scene", "job", "created_by"]
+    readonly_fields = ["metadata", "created_at", "updated_at"]
+
+
+@admin.register(CompileJob)
+class CompileJobAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "project", "status", "render_path", "aspect_ratio", "captions", "progress",
+                    "created_at", "completed_at"]  # fmt: skip
+    list_filter = ["status", "render_path", "aspect_ratio", "captions"]
+    search_fields = ["project__title", "error"]
+    list_select_related = ["project"]
+    raw_id_fields = ["project", "created_by"]
+    readonly_fields = ["segment_ids", "transitions", "audio_config", "report", "created_at", "started_at",
+                       "completed_at"]  # fmt: skip
+    actions = ["cancel"]
+
+    @admin.action(description="Cancel the selected queued or running compiles")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[CompileJob]) -> None:
+        done = 0
+        for job in queryset.filter(status__in=["pending", "running"]):
+            try:
+                services.compile_cancel(job=job)
+                done += 1
+            except ValidationError as error:
+                self.message_user(request, f"{job}: {' '.join(error.messages)}", messages.WARNING)
+        self.message_user(request, f"Asked {done} compile(s) to stop.")
+
+
+@admin.register(FinalVideo)
+class FinalVideoAdmin(admin.ModelAdmin):
+    list_display = ["title", "project", "duration", "clip_count", "total_cost", "aspect_ratio", "file_size",
+                    "created_at", "app_link"]  # fmt: skip
+    list_filter = ["aspect_ratio"]
+    search_fields = ["title", "project__title"]
+    list_select_related = ["project"]
+    raw_id_fields = ["project", "compile_job", "created_by"]
+    readonly_fields = ["loudness", "created_at"]
+
+    @admin.display(description="App")
+    def app_link(self, obj: FinalVideo) -> str:
+        return format_html('<a href="{}" target="_blank" rel="noopener">Open</a>', obj.get_absolute_url())
