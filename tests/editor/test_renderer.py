@@ -1,8 +1,6 @@
 """The renderer on small real clips: smart compile durations, copied packets, loudness, refusals."""
 
 import hashlib
-import re
-import subprocess
 from pathlib import Path
 
 import av
@@ -10,6 +8,7 @@ import pytest
 
 from editor import renderer
 from generation import ffmpeg
+from tests.editor.conftest import loudness
 
 FMT = renderer.HouseFormat(width=320, height=180, fps=30)
 
@@ -51,30 +50,6 @@ def _packets(path: Path) -> list[str]:
         return [hashlib.sha1(bytes(p)).hexdigest() for p in container.demux(container.streams.video[0]) if p.size]
 
 
-def _loudness(path: Path) -> tuple[float, float]:
-    result = subprocess.run(
-        [
-            ffmpeg.binary(),
-            "-hide_banner",
-            "-nostdin",
-            "-i",
-            str(path),
-            "-filter_complex",
-            "ebur128=peak=true",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    summary = result.stderr[result.stderr.rindex("Summary:") :]
-    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
-    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))
-    return integrated, peak
-
-
 def test_it_normalizes_to_the_house_format(segments):
     with av.open(str(segments[1])) as container:
         video = container.streams.video[0]
@@ -102,7 +77,7 @@ def test_it_compiles_with_dissolves_by_encoding_only_the_windows(segments, tmp_p
         assert float(container.streams.audio[0].duration * container.streams.audio[0].time_base) == pytest.approx(
             7.3, abs=0.1
         )
-    integrated, peak = _loudness(out)
+    integrated, peak = loudness(out)
     assert integrated == pytest.approx(-14, abs=1)
     assert peak <= -1
 
@@ -114,7 +89,7 @@ def test_a_cut_only_compile_copies_every_video_packet(segments, tmp_path):
     )
     assert report.encoded_windows == 0
     assert _packets(out) == [h for s in segments for h in _packets(s)]
-    assert _loudness(out)[0] == pytest.approx(-23, abs=1)
+    assert loudness(out)[0] == pytest.approx(-23, abs=1)
 
 
 @pytest.mark.parametrize(
