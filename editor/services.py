@@ -505,6 +505,15 @@ def compile_run(*, job_id: int, on_change: Callable[[CompileJob], None] | None =
     except (renderer.FFmpegError, av.FFmpegError, ValueError, OSError) as error:
         logger.warning("Compile %s failed: %s", job.pk, error)
         _end(job, CompileStatus.FAILED, error=f"The render failed: {str(error)[-1500:]}", stage="Failed")
+    except BaseException as error:
+        # A time limit or a shutdown interrupts the worker: the row must not stay "running" behind it.
+        _end(
+            job,
+            CompileStatus.FAILED,
+            stage="Failed",
+            error=f"The compile was stopped before it finished ({type(error).__name__}). Start it again.",
+        )
+        raise
     else:
         _end(job, CompileStatus.SUCCEEDED, progress=1, stage="Done", report=final.loudness.get("report", {}))
         if not CompileJob.objects.filter(pk=job.pk, status=CompileStatus.SUCCEEDED).exists():
@@ -518,15 +527,14 @@ def _render(job: CompileJob, stack: contextlib.ExitStack, control: renderer.Cont
     project = job.project
     segments = _segments(job)
     aspect = job.aspect_ratio
-    clips = []
+    clips, durations = [], []
     for segment in segments:
         use_house = _is_normalized(segment, aspect) and default_storage.exists(segment.normalized.name)
         name = segment.normalized.name if use_house else segment.video.name
         path = _open(stack, name, _label(segment))
-        _probe(path, _label(segment))
+        durations.append(_probe(path, _label(segment)))
         clips.append(renderer.Clip(path, normalized=use_house))
     joins = [renderer.Join(t["kind"], t["length"]) for t in job.transitions]
-    durations = [_probe(c.path, _label(s)) for c, s in zip(clips, segments, strict=True)]
     starts = renderer.timeline_starts(durations, joins)
     spans = [d - (joins[i].overlap if i < len(joins) else 0) for i, d in enumerate(durations)]
     total = sum(spans)

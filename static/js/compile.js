@@ -46,6 +46,15 @@
     form.addEventListener("change", function () { refresh(form); });
     refresh(form);
   }
-  document.addEventListener("DOMContentLoaded", function () { bind(document); });
-  document.addEventListener("htmx:load", function (event) { bind(event.detail.elt); });
+  // One compile at a time: the button follows the status panel, however it was updated (poll or push).
+  function syncButton() {
+    var status = document.getElementById("compile-status");
+    var button = document.getElementById("start-compile");
+    if (!status || !button) return;
+    var active = status.dataset.active === "1";
+    button.disabled = active;
+    button.title = active ? "A compile is running" : "";
+  }
+  document.addEventListener("DOMContentLoaded", function () { bind(document); syncButton(); });
+  document.addEventListener("htmx:load", function (event) { bind(event.detail.elt); syncButton(); });
 })();

@@ -74,7 +74,9 @@ def test_it_makes_sound_and_compiles_a_final_video(
     shoot("compile-01-order-and-transitions")
     page.get_by_role("button", name="Compile", exact=True).click()
     expect(page.locator("#compile-status")).to_contain_text("Compile #", timeout=10_000)
+    expect(page.locator("#start-compile")).to_be_disabled()
     expect(page.locator("#open-final")).to_be_visible(timeout=90_000)
+    expect(page.locator("#start-compile")).to_be_enabled()
     shoot("compile-02-done")
 
     job = CompileJob.objects.get()

@@ -254,3 +254,17 @@ def test_it_cancels_a_queued_compile_before_it_starts(project, owner, segments):
     assert services.compile_run(job_id=job.pk) is None, "a worker picking it up later does nothing"
     with pytest.raises(ValidationError, match="already ended"):
         services.compile_cancel(job=job)
+
+
+def test_it_never_leaves_a_compile_running_behind_an_unexpected_stop(project, owner, segments, monkeypatch):
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("worker shutting down")
+
+    monkeypatch.setattr(services.renderer, "render", interrupted)
+    job = services.compile_request(
+        project=project, user=owner, segment_ids=[segments[0].pk], transitions=[], aspect_ratio="16:9"
+    )
+    with pytest.raises(RuntimeError):
+        services.compile_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == CompileStatus.FAILED and "stopped before it finished (RuntimeError)" in job.error
