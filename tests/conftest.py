@@ -24,8 +24,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct-horse-battery-9"
 
-# Fixtures for the generation engine's fakes, shared by every stage's tests.
-pytest_plugins = ["tests.fixtures_generation"]
+# Fixtures for the generation engine's fakes and real media clips, shared by every stage's tests.
+pytest_plugins = ["tests.fixtures_generation", "tests.fixtures_media"]
 
 
 def services_available() -> bool:

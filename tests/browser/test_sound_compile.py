@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from editor import services
 from editor.models import AudioAsset, CompileJob, FinalVideo
 from tests.conftest import PASSWORD
-from tests.editor.conftest import approved_segments, raw_clips  # noqa: F401 - raw_clips is a fixture
+from tests.editor.conftest import approved_segments
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,7 +30,7 @@ def test_it_makes_sound_and_compiles_a_final_video(
     raw_clips,
     broker,
     worker,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     segments = approved_segments(project, raw_clips)
     for segment in segments:

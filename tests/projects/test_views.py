@@ -118,8 +118,8 @@ def test_it_shows_the_overview_with_stage_navigation(owner_client, project):
 
 
 def test_it_says_plainly_that_a_stage_has_not_landed(owner_client, project):
-    response = owner_client.get(reverse("project_stage", args=[project.pk, "sound"]))
-    assert "Sound is not available yet" in response.content.decode()
+    response = owner_client.get(reverse("project_stage", args=[project.pk, "edit"]))
+    assert "Edit is not available yet" in response.content.decode()
     assert owner_client.get(reverse("project_stage", args=[project.pk, "nope"])).status_code == 404
 
 
