@@ -1,16 +1,19 @@
 """Compiles end to end: approved segments, voiceovers, music and captions in; a checked MP4 and its record out."""
 
+from decimal import Decimal
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from editor import services
-from editor.models import Captions, CompileJob, CompileStatus, FinalVideo
+from editor.models import AudioAsset, Captions, CompileJob, CompileStatus, FinalVideo
+from generation.models import Job
 from storyboard.models import ApprovalStatus, VideoSegment
 from tests.editor.conftest import loudness, run_audio
 
@@ -142,7 +145,7 @@ def test_it_reframes_for_another_shape_on_the_full_path(project, owner, segments
 
 
 def test_it_burns_captions_into_the_picture(project, owner, segments):
-    _normalize(segments)
+    _normalize(segments[:1])
     plain = _compile(project, owner, segments[:1], transitions=[], captions_mode=Captions.OFF)
     burned = _compile(project, owner, segments[:1], transitions=[], captions_mode=Captions.BURNED)
     assert burned.status == CompileStatus.SUCCEEDED, burned.error
@@ -157,7 +160,7 @@ def test_it_burns_captions_into_the_picture(project, owner, segments):
 
 
 def test_it_counts_the_cost_of_everything_in_the_video(project, owner, segments):
-    _normalize(segments)
+    _normalize(segments[:1])
     job = _compile(project, owner, segments[:1], transitions=[], captions_mode=Captions.OFF, voice=False, music=False)
     assert job.final_video.total_cost == services.total_cost(segments=segments[:1], audio=[])
 
@@ -268,3 +271,45 @@ def test_it_never_leaves_a_compile_running_behind_an_unexpected_stop(project, ow
         services.compile_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == CompileStatus.FAILED and "stopped before it finished (RuntimeError)" in job.error
+
+
+def test_it_adds_up_images_segments_voiceovers_and_music_but_not_failed_calls(project, owner, segments):
+    def job(key: str, cost: str, status: str = "succeeded", target=None) -> Job:
+        extra = {"target_type": ContentType.objects.get_for_model(target), "target_id": target.pk} if target else {}
+        return Job.objects.create(
+            team=project.team,
+            project=project,
+            capability="video",
+            provider="replicate",
+            model_id="m",
+            idempotency_key=key,
+            status=status,
+            actual_cost=Decimal(cost),
+            **extra,
+        )
+
+    segment = segments[0]
+    VideoSegment.objects.filter(pk=segment.pk).update(job=job("seg", "0.34"))
+    job("img", "0.003", target=segment.source_image)
+    job("other-img", "9", target=segments[1].source_image)  # not in this video
+    voice = AudioAsset.objects.create(project=project, kind="voiceover", scene=segment.scene, job=job("tts", "0.02"))
+    music = AudioAsset.objects.create(project=project, kind="music", job=job("music", "0.10"))
+    failed = AudioAsset.objects.create(
+        project=project,
+        kind="voiceover",
+        scene=segments[1].scene,
+        is_current=True,
+        job=Job.objects.create(
+            team=project.team,
+            project=project,
+            capability="speech",
+            provider="replicate",
+            model_id="m",
+            idempotency_key="f",
+            status="failed",
+            estimated_cost=Decimal("5"),
+        ),
+    )
+    segment.refresh_from_db()
+    total = services.total_cost(segments=[segment], audio=[voice, music, failed])
+    assert total == Decimal("0.46"), "0.34 + 0.003 + 0.02 + 0.10, rounded; the failed call costs nothing"
