@@ -8,11 +8,8 @@ from editor.services import LOUDNESS_TARGETS
 class SoundSettingsForm(forms.ModelForm):
     class Meta:
         model = SoundSettings
-        fields = ["voice", "music_mood", "music_volume", "duck_music"]
-        widgets = {
-            "music_mood": forms.TextInput(attrs={"placeholder": "e.g. calm piano, hopeful"}),
-            "music_volume": forms.NumberInput(attrs={"min": 0, "max": 100, "step": 5}),
-        }
+        fields = ["voice", "music_volume", "duck_music"]
+        widgets = {"music_volume": forms.NumberInput(attrs={"min": 0, "max": 100, "step": 5})}
 
     def clean_music_volume(self) -> int:
         value = self.cleaned_data["music_volume"]
@@ -22,7 +19,7 @@ class SoundSettingsForm(forms.ModelForm):
 
 
 class MusicForm(forms.Form):
-    mood = forms.CharField(max_length=300, required=False, help_text="Blank uses the project's mood.")
+    mood = forms.CharField(max_length=300, required=False)
 
 
 class MusicUploadForm(forms.Form):
@@ -67,7 +64,7 @@ class CompileForm(forms.Form):
         transitions = []
         for n, (kind, length) in enumerate(zip(kinds[1:], lengths[1:], strict=True), start=2):
             if kind not in TRANSITIONS:
-                raise forms.ValidationError(f"Segment {n}: unknown transition {kind!r}.")
+                raise forms.ValidationError(f"The transition into segment {n}: unknown transition {kind!r}.")
             try:
                 seconds = float(length or 0)
             except ValueError:

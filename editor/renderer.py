@@ -72,6 +72,11 @@ class Control:
         if self.cancelled.is_set():
             raise CancelledError("Cancelled.")
 
+    def note(self, label: str) -> None:
+        """Say what runs now, without counting a step."""
+        if self._on_progress is not None:
+            self._on_progress(self.done / self.total, label)
+
     def step(self, label: str) -> None:
         self.done = min(self.done + 1, self.total)
         if self._on_progress is not None:
@@ -184,6 +189,12 @@ class Mix:
     duck: bool = True
     target_lufs: float = -14.0
     true_peak: float = -1.5
+
+
+class TooShortError(ValueError):
+    def __init__(self, index: int) -> None:
+        super().__init__(f"Segment {index + 1} is too short for the transitions around it.")
+        self.index = index
 
 
 @dataclass(frozen=True)
@@ -390,7 +401,7 @@ def plan_durations(durations: Sequence[float], joins: Sequence[Join]) -> tuple[l
     tails.append(durations[-1])
     for i, (head, tail) in enumerate(zip(heads, tails, strict=True)):
         if head > tail:
-            raise ValueError(f"Segment {i + 1} is too short for the transitions around it.")
+            raise TooShortError(i)
     return heads, tails
 
 
@@ -418,6 +429,7 @@ def compile_smart(
     heads, tails = plan_durations(durations, joins)
     futures: dict[Future, str] = {}
     windows: list[Path | None] = []
+    control.note("Rendering the transitions and mixing the audio…")
     with ThreadPoolExecutor(max_workers=2) as pool:
         audio = workdir / "audio.m4a"
         audio_job = pool.submit(
@@ -443,8 +455,10 @@ def compile_smart(
             pieces.append((path, heads[i], tails[i] if tails[i] < durations[i] - 1e-3 else None))
         if i < len(windows) and windows[i] is not None:
             pieces.append((windows[i], None, None))
+    control.note("Joining the pictures…")
     video = _concat_copy(pieces, workdir / "video.mp4", control)
     control.step("Joined the pictures")
+    control.note("Muxing picture, sound and captions…")
     subtitle_args = []
     if subtitles is not None:
         subtitle_args = ["-i", str(subtitles), "-map", "2:s", "-c:s", "mov_text", "-metadata:s:s:0", "language=eng",
@@ -509,6 +523,7 @@ def render(
     control.plan(len(todo) + 1 + windows + 2 + (1 if burn else 0))
     paths = [clip.path for clip in clips]
     if todo:
+        control.note(f"Bringing {len(todo)} segment{'s' if len(todo) != 1 else ''} to the house format…")
         with ThreadPoolExecutor(max_workers=2) as pool:
             futures = {}
             for i in todo:
@@ -521,6 +536,7 @@ def render(
         paths, joins, mix, fmt, target, workdir=workdir, subtitles=None if burn else subtitles, control=control
     )
     if burn and subtitles is not None:
+        control.note("Burning in the captions (the whole picture is encoded again)…")
         burn_captions(target, subtitles, out, fmt, control=control)
         control.step("Burned in the captions")
         report.burned_captions = True

@@ -65,21 +65,17 @@ def _lock(project: VideoProject) -> VideoProject:
 
 @transaction.atomic
 def sound_settings_update(
-    *, project: VideoProject, voice: str, music_mood: str, music_volume: int, duck_music: bool
+    *, project: VideoProject, voice: str, music_volume: int, duck_music: bool, music_mood: str | None = None
 ) -> SoundSettings:
+    """Save the voice and the mix; music_mood (when given) is the mood the next music bed is made for."""
     if voice not in dict(VOICES):
         raise ValidationError(f"Unknown voice {voice!r}.")
     if not 0 <= music_volume <= 100:
         raise ValidationError("The music level is 0 to 100 %.")
-    sound, _ = SoundSettings.objects.update_or_create(
-        project=project,
-        defaults={
-            "voice": voice,
-            "music_mood": music_mood.strip(),
-            "music_volume": music_volume,
-            "duck_music": duck_music,
-        },
-    )
+    defaults: dict[str, object] = {"voice": voice, "music_volume": music_volume, "duck_music": duck_music}
+    if music_mood is not None:
+        defaults["music_mood"] = music_mood.strip()[:300]
+    sound, _ = SoundSettings.objects.update_or_create(project=project, defaults=defaults)
     project_touch(project=project)
     return sound
 
@@ -147,7 +143,11 @@ def music_request(*, project: VideoProject, user: AbstractBaseUser, mood: str = 
     """A new music bed for the mood (the project's, when blank), as long as the approved cut."""
     project = _lock(project)
     sound = selectors.sound_settings_of(project=project)
-    prompt = (mood or selectors.music_mood(project=project, sound=sound)).strip()[:1000]
+    prompt = (mood.strip() or selectors.music_mood(project=project, sound=sound))[:300]
+    if mood.strip() and sound.music_mood != prompt:
+        # The mood typed last is the project's music mood from now on.
+        sound.music_mood = prompt
+        sound.save()
     _, music = selectors.current_audio(project=project)
     if music is not None and music.is_working:
         raise ValidationError("A music bed is already being made.")
@@ -170,9 +170,10 @@ def _check_upload(upload: UploadedFile, path: Path) -> ingest.Media:
             out.write(chunk)
     try:
         media = ingest.check(path, kind="audio")
-    except ingest.IngestError as error:
+    except ingest.IngestError:
+        # The decoder's own words name temporary paths and error numbers: not for the page.
         raise ValidationError(
-            f"That file is not audio we can use: {str(error).replace('The output', 'it')} "
+            f"“{Path(upload.name or 'That file').name}” is not audio we can use: it does not decode as sound. "
             "Upload an MP3, WAV, M4A/AAC, OGG or FLAC file."
         ) from None
     duration = media.meta.get("duration") or 0
@@ -290,15 +291,15 @@ def render_path(*, segments: Sequence[VideoSegment], aspect: str, burn: bool, pr
     return "smart"
 
 
-def _joins(transitions: Sequence[dict], count: int) -> list[renderer.Join]:
-    if len(transitions) != max(count - 1, 0):
+def _joins(transitions: Sequence[dict], segments: Sequence[VideoSegment]) -> list[renderer.Join]:
+    if len(transitions) != max(len(segments) - 1, 0):
         raise ValidationError("Choose a transition for every join between two segments.")
     joins = []
-    for n, item in enumerate(transitions, start=1):
+    for n, item in enumerate(transitions, start=2):
         try:
             joins.append(renderer.Join(str(item.get("kind", "cut")), float(item.get("length") or 0)))
         except (TypeError, ValueError) as error:
-            raise ValidationError(f"Join {n}: {error}") from None
+            raise ValidationError(f"The transition into segment {n} ({_label(segments[n - 1])}): {error}") from None
     return joins
 
 
@@ -347,11 +348,14 @@ def compile_request(
             f"{len(missing)} of the chosen segments are no longer approved versions of this project. Reload the page."
         )
     chosen = [approved[pk] for pk in segment_ids]
-    joins = _joins(transitions, len(chosen))
+    joins = _joins(transitions, chosen)
     try:
         renderer.plan_durations([s.duration or 0 for s in chosen], joins)
-    except ValueError as error:
-        raise ValidationError(f"{error} Shorten its transitions or use a cut.") from None
+    except renderer.TooShortError as error:
+        raise ValidationError(
+            f"Segment {error.index + 1} ({_label(chosen[error.index])}) is too short for the transitions around it. "
+            "Shorten them or use a cut."
+        ) from None
     sound = selectors.sound_settings_of(project=project)
     job = CompileJob.objects.create(
         project=project,

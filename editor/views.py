@@ -102,7 +102,7 @@ def sound_settings(request: HttpRequest, project_id: int) -> HttpResponse:
     if not form.is_valid():
         return _sound(request, project, status=422, settings_form=form)
     services.sound_settings_update(project=project, **form.cleaned_data)
-    return _after(request, project, "Sound settings saved. New voiceovers use this voice.")
+    return _after(request, project, "Sound settings saved. New voiceovers use this voice; compiles use this mix.")
 
 
 @login_required
@@ -117,7 +117,10 @@ def voiceovers(request: HttpRequest, project_id: int) -> HttpResponse:
         made = services.voiceovers_request(project=project, user=request.user, scenes=scenes)
     except (BudgetExceededError, ValidationError) as error:
         return _sound(request, project, status=422, action_error=" ".join(error.messages))
-    return _after(request, project, f"Making {len(made)} voiceover{'s' if len(made) != 1 else ''}.")
+    count = len(made)
+    return _after(
+        request, project, f"Started {count} voiceover{'s' if count != 1 else ''}; each scene fills in when ready."
+    )
 
 
 @login_required
@@ -131,7 +134,7 @@ def music_generate(request: HttpRequest, project_id: int) -> HttpResponse:
         services.music_request(project=project, user=request.user, mood=form.cleaned_data["mood"])
     except (BudgetExceededError, ValidationError) as error:
         return _sound(request, project, status=422, action_error=" ".join(error.messages))
-    return _after(request, project, "Making a music bed.")
+    return _after(request, project, "Started a music bed; it appears below when ready.")
 
 
 @login_required
@@ -196,8 +199,21 @@ def status_context(project: VideoProject, job: CompileJob | None) -> dict:
     return {"project": project, "job": job}
 
 
-def compile_context(project: VideoProject, **extra: object) -> dict:
-    segments = selectors.approved_segments(project=project)
+def _as_posted(segments: list[VideoSegment], posted: dict[str, list[str]] | None) -> list[VideoSegment]:
+    """The segments in the order and with the joins last sent, so a refused or started compile loses nothing."""
+    for segment in segments:
+        segment.join_kind, segment.join_length = "dissolve", "0.5"
+    if not posted:
+        return segments
+    by_id = {str(s.pk): s for s in segments}
+    ordered = [by_id.pop(pk) for pk in posted.get("segment", []) if pk in by_id]
+    for segment, kind, length in zip(ordered, posted.get("transition", []), posted.get("length", []), strict=False):
+        segment.join_kind, segment.join_length = kind, length
+    return ordered + list(by_id.values())
+
+
+def compile_context(project: VideoProject, posted: dict[str, list[str]] | None = None, **extra: object) -> dict:
+    segments = _as_posted(selectors.approved_segments(project=project), posted)
     voices, music = selectors.current_audio(project=project)
     active = selectors.active_compile(project=project)
     return {
@@ -255,10 +271,10 @@ def compile_start(request: HttpRequest, project_id: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
     if form.errors:
-        return _compile(request, project, status=422, form=form)
+        return _compile(request, project, status=422, form=form, posted=lists)
     if not request.htmx:
         return redirect("project_compile", project_id=project.pk)
-    return _compile(request, project, job=job)
+    return _compile(request, project, job=job, form=form, posted=lists)
 
 
 @login_required

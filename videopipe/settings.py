@@ -61,7 +61,8 @@ def env_url(name: str, *, schemes: tuple[str, ...]) -> str:
     if not raw:
         return ""
     parts = urlsplit(raw)
-    if parts.scheme not in schemes or not parts.netloc:
+    # sqlite:////path/to/db has no host; every other scheme needs one.
+    if parts.scheme not in schemes or not (parts.netloc or (parts.scheme == "sqlite" and parts.path)):
         raise ImproperlyConfigured(f"{name} must be a URL with scheme {' or '.join(schemes)}, got {raw!r}")
     return raw
 

@@ -95,3 +95,12 @@ document.addEventListener("keydown", (event) => {
   const link = document.querySelector(`[data-hotkey="${CSS.escape(event.key)}"]`);
   if (link) { event.preventDefault(); link.click(); }
 });
+
+// On a narrow screen the stage tabs scroll sideways: bring the current one into view.
+document.addEventListener("DOMContentLoaded", function () {
+  var nav = document.querySelector(".stage-nav");
+  var current = nav && nav.querySelector("[aria-current=page]");
+  if (current && nav.scrollWidth > nav.clientWidth) {
+    nav.scrollLeft = current.offsetLeft - (nav.clientWidth - current.offsetWidth) / 2;
+  }
+});

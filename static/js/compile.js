@@ -23,7 +23,13 @@
     note.querySelector("[data-when=fast]").hidden = !fast || reframe || burn;
     note.querySelector("[data-when=slow]").hidden = fast || reframe || burn;
     note.querySelector("[data-when=reframe]").hidden = !reframe;
-    note.querySelector("[data-when=burn]").hidden = !burn || reframe;
+    note.querySelector("[data-when=burn]").hidden = !burn;
+  }
+
+  function announce(form, row) {
+    var status = form.querySelector("[data-move-status]");
+    var rows = Array.from(form.querySelectorAll(".compile-row"));
+    if (status) status.textContent = row.dataset.label + " is now number " + (rows.indexOf(row) + 1) + " of " + rows.length + ".";
   }
 
   function bind(root) {
@@ -32,7 +38,10 @@
     if (!form || form._bound) return;
     form._bound = true;
     var list = form.querySelector("[data-compile-list]");
-    Sortable.create(list, { handle: ".drag-handle", animation: 150, forceFallback: true, onEnd: function () { refresh(form); } });
+    Sortable.create(list, {
+      handle: ".drag-handle", animation: 150, forceFallback: true,
+      onEnd: function (event) { refresh(form); announce(form, event.item); },
+    });
     form.addEventListener("click", function (event) {
       var button = event.target.closest("[data-move]");
       if (!button) return;
@@ -40,6 +49,7 @@
       if (button.dataset.move === "up" && row.previousElementSibling) row.parentNode.insertBefore(row, row.previousElementSibling);
       if (button.dataset.move === "down" && row.nextElementSibling) row.parentNode.insertBefore(row.nextElementSibling, row);
       refresh(form);
+      announce(form, row);
       var again = row.querySelector("[data-move=" + button.dataset.move + "]");
       (again && !again.disabled ? again : button).focus();
     });

@@ -63,11 +63,12 @@ def test_it_makes_sound_and_compiles_a_final_video(
     rows = page.locator(".compile-row")
     expect(rows).to_have_count(3)
     expect(page.get_by_text("Fast path: every segment is already in the house format")).to_be_visible()
-    rows.nth(0).get_by_role("button", name="Move down").click()
+    rows.nth(0).get_by_role("button", name="Move scene 1 shot 1 down").click()
     expect(rows.nth(0)).to_contain_text("Scene 2")
-    expect(page.locator(".compile-row button[aria-label='Move down']:focus")).to_have_count(1)
+    expect(page.get_by_role("button", name="Move scene 1 shot 1 down")).to_be_focused()
+    expect(page.locator("[data-move-status]")).to_have_text("Scene 1 · shot 1 is now number 2 of 3.")
     rows.nth(2).get_by_role("combobox").select_option("fade")
-    rows.nth(2).get_by_label("Transition length in seconds").fill("1")
+    rows.nth(2).get_by_label("Length in seconds of the transition into scene 3 shot 1").fill("1")
     page.get_by_label("Output").select_option("9:16")
     expect(page.get_by_text("each shot is reframed by a centre crop")).to_be_visible()
     page.get_by_label("Output").select_option("16:9")
@@ -100,3 +101,10 @@ def test_it_makes_sound_and_compiles_a_final_video(
         assert container.streams.video[0].codec_context.width == 1920
         assert container.duration / av.time_base == pytest.approx(4.5, abs=0.15)
     assert Path(FinalVideo.objects.get().video.path).stat().st_size == target.stat().st_size
+
+    # On a phone: the current stage tab is in view, and the rows fit the width.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/projects/{project.pk}/compile/")
+    expect(page.locator(".stage-nav [aria-current=page]")).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "no sideways scrolling"
+    shoot("compile-04-phone")

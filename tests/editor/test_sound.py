@@ -80,8 +80,10 @@ def test_it_makes_music_for_the_briefs_mood_as_long_as_the_cut(project, owner, s
     assert music.prompt == "calm, hopeful"
     assert music.requested_duration == 10, "6 s of approved video, with the 10-second minimum"
     assert music.status == AudioStatus.COMPLETED and music.duration == pytest.approx(10, abs=0.2)
-    again = services.music_request(project=project, user=owner, mood="tense drums")
+    again = run_audio(services.music_request(project=project, user=owner, mood="tense drums"))
     assert again.prompt == "tense drums" and again.version == 2
+    assert selectors.sound_settings_of(project=project).music_mood == "tense drums", "kept as the project's mood"
+    assert services.music_request(project=project, user=owner).prompt == "tense drums"
 
 
 def test_it_takes_the_teams_own_track(project, owner):
@@ -173,17 +175,19 @@ def test_it_saves_sound_settings_and_refuses_bad_ones(client, teammate, project)
     assert bad.status_code == 422
     body = bad.content.decode()
     assert "Select a valid choice" in body and "0 to 100" in body
-    ok = client.post(url, {"voice": "deep", "music_volume": "20", "music_mood": "dreamy", "duck_music": "on"})
+    ok = client.post(url, {"voice": "deep", "music_volume": "20", "duck_music": "on"})
     assert ok.status_code == 302
     sound = selectors.sound_settings_of(project=project)
-    assert (sound.voice, sound.music_volume, sound.music_mood, sound.duck_music) == ("deep", 20, "dreamy", True)
+    assert (sound.voice, sound.music_volume, sound.duck_music) == ("deep", 20, True)
 
 
 def test_it_uploads_music_through_the_page(client, owner, project):
     login(client, owner)
     url = reverse("music_upload", args=[project.pk])
     bad = client.post(url, {"track": SimpleUploadedFile("x.mp3", b"nope" * 100)}, headers={"HX-Request": "true"})
-    assert bad.status_code == 422 and "not audio we can use" in bad.content.decode()
+    body = bad.content.decode()
+    assert bad.status_code == 422 and "“x.mp3” is not audio we can use" in body
+    assert "/tmp" not in body and "Errno" not in body, "no decoder internals on the page"
     good = client.post(url, {"track": SimpleUploadedFile("bed.wav", _wav(2))}, headers={"HX-Request": "true"})
     assert good.status_code == 200 and "Your track" in good.content.decode()
     music = AudioAsset.objects.get(kind=AudioKind.MUSIC, is_current=True)

@@ -115,3 +115,17 @@ def test_it_hides_everything_from_outsiders(client, outsider, project, segments)
         assert client.get(reverse(name, args=[project.pk])).status_code == 404
     response = client.post(reverse("compile_start", args=[project.pk]), _form(segments))
     assert response.status_code == 404 and not CompileJob.objects.exists()
+
+
+def test_it_keeps_the_users_order_and_joins_when_it_refuses(client, owner, project, segments):
+    login(client, owner)
+    order = [segments[1], segments[2], segments[0]]
+    data = _form(order, kinds=["cut", "wipe", "fade"], lengths=["0", "1.2", "9"], aspect_ratio="9:16")
+    response = client.post(reverse("compile_start", args=[project.pk]), data, headers={"HX-Request": "true"})
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert "The transition into segment 3 (Scene 1 · shot 1 (v1)): A transition lasts 0.1 to 2.5 seconds." in body
+    positions = [body.index(f'name="segment" value="{s.pk}"') for s in order]
+    assert positions == sorted(positions), "the order the user made is kept"
+    assert 'value="1.2"' in body and 'value="9"' in body and '<option value="wipe" selected>' in body
+    assert '<option value="9:16" selected>' in body

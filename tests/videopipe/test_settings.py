@@ -104,6 +104,12 @@ def test_the_helpers_parse_and_refuse(monkeypatch):
     monkeypatch.setenv("X_URL", "ftp://host/x")
     with pytest.raises(ImproperlyConfigured):
         vp_settings.env_url("X_URL", schemes=("https",))
+    # A SQLite URL names a file, not a host.
+    monkeypatch.setenv("X_URL", "sqlite:////tmp/videopipe.sqlite3")
+    assert vp_settings.env_url("X_URL", schemes=("postgres", "sqlite")) == "sqlite:////tmp/videopipe.sqlite3"
+    monkeypatch.setenv("X_URL", "postgres:///nohost")
+    with pytest.raises(ImproperlyConfigured):
+        vp_settings.env_url("X_URL", schemes=("postgres", "sqlite"))
 
 
 def test_it_has_no_missing_migrations():
