@@ -64,3 +64,59 @@ def to_srt(cues: Sequence[Cue]) -> str:
 def to_vtt(cues: Sequence[Cue]) -> str:
     blocks = [f"{_stamp(c.start, '.')} --> {_stamp(c.end, '.')}\n{c.text}\n" for c in cues]
     return "WEBVTT\n\n" + "\n".join(blocks)
+
+
+# Titles and captions drawn into the picture (the editor's text track), as an ASS script for libass.
+
+ALIGN = {"bottom": 2, "center": 5, "top": 8}
+SIZES = {"small": 0.045, "medium": 0.065, "large": 0.09}
+
+
+@dataclass(frozen=True)
+class Overlay:
+    start: float
+    end: float
+    text: str
+    position: str = "center"
+    style: str = "bold"
+    size: str = "large"
+
+
+def _ass_time(seconds: float) -> str:
+    centis = round(max(seconds, 0) * 100)
+    hours, rest = divmod(centis, 360_000)
+    minutes, rest = divmod(rest, 6000)
+    secs, centis = divmod(rest, 100)
+    return f"{hours}:{minutes:02}:{secs:02}.{centis:02}"
+
+
+def _ass_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("{", "(").replace("}", ")").replace("\r", "").replace("\n", "\\N")
+
+
+def to_ass(overlays: Sequence[Overlay], *, width: int, height: int) -> str:
+    styles, events = {}, []
+    for item in overlays:
+        name = f"{item.position}-{item.style}-{item.size}"
+        if name not in styles:
+            size = round(height * SIZES[item.size])
+            bold = 0 if item.style == "plain" else -1
+            border, outline, box = (
+                (3, max(size // 5, 4), "&H00101010") if item.style == "boxed" else (1, 2, "&H00000000")
+            )
+            styles[name] = (
+                f"Style: {name},DejaVu Sans,{size},&H00FFFFFF,&H00FFFFFF,{box},&H80000000,{bold},0,0,0,100,100,0,0,"
+                f"{border},{outline},0,{ALIGN[item.position]},{width // 20},{width // 20},{height // 14},1"
+            )
+        events.append(
+            f"Dialogue: 0,{_ass_time(item.start)},{_ass_time(item.end)},{name},,0,0,0,,{_ass_text(item.text)}"
+        )
+    head = (
+        f"[Script Info]\nScriptType: v4.00+\nPlayResX: {width}\nPlayResY: {height}\nWrapStyle: 0\n"
+        "ScaledBorderAndShadow: yes\n\n[V4+ Styles]\n"
+        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, "
+        "Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, "
+        "MarginR, MarginV, Encoding\n"
+    )
+    body = "\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+    return head + "\n".join(styles.values()) + "\n" + body + "\n".join(events) + "\n"

@@ -153,10 +153,25 @@ class CompileStatus(models.TextChoices):
 COMPILE_ACTIVE = (CompileStatus.PENDING, CompileStatus.RUNNING)
 
 
+class RenderPurpose(models.TextChoices):
+    COMPILE = "compile", "Compile"
+    PREVIEW = "preview", "Timeline preview"
+    EXPORT = "export", "Timeline export"
+
+
+def preview_path(instance: "CompileJob", filename: str) -> str:
+    return _media_name(f"projects/{instance.project_id}/previews", filename)
+
+
 class CompileJob(models.Model):
-    """One compile: the segments in order, a transition per join, the audio and caption settings, its state."""
+    """One render: a compile of segments, or a timeline's preview or export; its settings and its state."""
 
     project = models.ForeignKey(VideoProject, on_delete=models.CASCADE, related_name="compile_jobs")
+    purpose = models.CharField(max_length=10, choices=RenderPurpose.choices, default=RenderPurpose.COMPILE)
+    # Previews and exports render this timeline (a revision's JSON), with export options (fps, quality).
+    timeline = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    output = models.FileField(upload_to=preview_path, blank=True, help_text="A preview's low-resolution video.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -184,7 +199,7 @@ class CompileJob(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(status__in=CompileStatus.values), name="compile_status_valid"),
             models.UniqueConstraint(
-                fields=["project"], condition=Q(status__in=["pending", "running"]), name="compile_one_active"
+                fields=["project", "purpose"], condition=Q(status__in=["pending", "running"]), name="compile_one_active"
             ),
         ]
 
@@ -237,3 +252,39 @@ class FinalVideo(models.Model):
 
     def get_video_url(self) -> str:
         return reverse("final_file", args=[self.project_id, self.pk, "mp4"])
+
+
+class EditorProject(models.Model):
+    """A project's timeline (seed 002's editorProjects): its revisions, and which one is current.
+
+    Revisions are never changed. An edit adds a child of the current one; undo
+    moves to the parent, redo to the newest child, and restoring an old
+    revision adds a copy of it, so nothing is ever lost.
+    """
+
+    project = models.OneToOneField(VideoProject, on_delete=models.CASCADE, related_name="editor")
+    current = models.ForeignKey("TimelineRevision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Editor of project {self.project_id}"
+
+
+class TimelineRevision(models.Model):
+    editor = models.ForeignKey(EditorProject, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    parent = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children")
+    timeline = models.JSONField()
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["editor", "number"], name="revision_number_unique")]
+
+    def __str__(self) -> str:
+        return f"Revision {self.number} of editor {self.editor_id}"

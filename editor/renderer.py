@@ -149,7 +149,16 @@ def has_audio(path: Path) -> bool:
         return bool(container.streams.audio)
 
 
-def normalize(src: Path, dst: Path, fmt: HouseFormat, *, fit: str = "pad", control: Control | None = None) -> Path:
+def normalize(
+    src: Path,
+    dst: Path,
+    fmt: HouseFormat,
+    *,
+    fit: str = "pad",
+    control: Control | None = None,
+    start: float = 0.0,
+    end: float | None = None,
+) -> Path:
     """Re-encode src once to the house format; silent audio if it has none.
 
     fit "pad" letterboxes a picture of another shape; "crop" fills the frame and
@@ -165,9 +174,11 @@ def normalize(src: Path, dst: Path, fmt: HouseFormat, *, fit: str = "pad", contr
         [] if has_audio(src) else ["-f", "lavfi", "-i", f"anullsrc=channel_layout=stereo:sample_rate={fmt.sample_rate}"]
     )
     audio_map = "0:a:0" if not audio_input else "1:a"
+    length = (end if end is not None else duration_of(src)) - start
+    seek = ["-ss", f"{start:.4f}"] if start else []
     (control.run if control else ffmpeg.run)(
-        ["-i", str(src), *audio_input, "-filter_complex", video, "-map", "[v]", "-map", audio_map,
-         "-t", f"{duration_of(src):.3f}", *fmt.video_args(), *fmt.audio_args(), "-movflags", "+faststart", str(dst)]
+        [*seek, "-i", str(src), *audio_input, "-filter_complex", video, "-map", "[v]", "-map", audio_map,
+         "-t", f"{length:.4f}", *fmt.video_args(), *fmt.audio_args(), "-movflags", "+faststart", str(dst)]
     )  # fmt: skip
     return dst
 
@@ -179,6 +190,11 @@ def normalize(src: Path, dst: Path, fmt: HouseFormat, *, fit: str = "pad", contr
 class Voice:
     path: Path
     start: float  # seconds into the timeline
+    offset: float = 0.0  # where in the file it starts playing
+    length: float | None = None  # how much of it plays; None: to its end
+    volume: float = 1.0
+    fade_in: float = 0.0
+    fade_out: float = 0.0
 
 
 @dataclass
@@ -189,6 +205,23 @@ class Mix:
     duck: bool = True
     target_lufs: float = -14.0
     true_peak: float = -1.5
+    # The music bed loops; these place and shape it (the editor's music track). Length None: to the end.
+    music_start: float = 0.0
+    music_offset: float = 0.0
+    music_length: float | None = None
+    music_fade_in: float = 0.0
+    music_fade_out: float = 0.0
+
+
+def _shape(*, offset: float, length: float | None, volume: float, fade_in: float, fade_out: float) -> str:
+    """atrim, volume and fades for one audio layer, as a filter chain."""
+    trim = f"atrim={offset:.4f}:{offset + length:.4f}" if length is not None else f"atrim=start={offset:.4f}"
+    chain = [trim, "asetpts=PTS-STARTPTS", f"volume={volume:.3f}"]
+    if fade_in:
+        chain.append(f"afade=t=in:st=0:d={fade_in:.3f}")
+    if fade_out and length is not None:
+        chain.append(f"afade=t=out:st={max(length - fade_out, 0):.3f}:d={fade_out:.3f}")
+    return ",".join(chain)
 
 
 class TooShortError(ValueError):
@@ -315,9 +348,10 @@ def mix_graph(durations: Sequence[float], joins: Sequence[Join], mix: Mix, first
     voices = []
     for k, voice in enumerate(mix.voices):
         delay = round(voice.start * 1000)
-        parts.append(
-            f"[{first_voice_input + k}:a]aresample=48000,aformat=channel_layouts=stereo,adelay={delay}:all=1[v{k}]"
-        )
+        shape = _shape(offset=voice.offset, length=voice.length, volume=voice.volume, fade_in=voice.fade_in,
+                       fade_out=voice.fade_out)  # fmt: skip
+        source = f"[{first_voice_input + k}:a]aresample=48000,aformat=channel_layouts=stereo"
+        parts.append(f"{source},{shape},adelay={delay}:all=1[v{k}]")
         voices.append(f"[v{k}]")
     if voices:
         parts.append(f"{''.join(voices)}amix=inputs={len(voices)}:normalize=0:duration=longest,apad[voice]")
@@ -325,9 +359,12 @@ def mix_graph(durations: Sequence[float], joins: Sequence[Join], mix: Mix, first
         layers.append("voice_mix")
     if mix.music is not None:
         music_input = first_voice_input + len(mix.voices)
+        length = mix.music_length if mix.music_length is not None else max(total - mix.music_start, 0.01)
+        shape = _shape(offset=mix.music_offset, length=length, volume=mix.music_volume, fade_in=mix.music_fade_in,
+                       fade_out=mix.music_fade_out)  # fmt: skip
         parts.append(
-            f"[{music_input}:a]aresample=48000,aformat=channel_layouts=stereo,atrim=0:{total:.4f},"
-            f"volume={mix.music_volume}[music]"
+            f"[{music_input}:a]aresample=48000,aformat=channel_layouts=stereo,{shape},"
+            f"adelay={round(mix.music_start * 1000)}:all=1,apad[music]"
         )
         if voices and mix.duck:
             parts.append("[music][voice_key]sidechaincompress=threshold=0.02:ratio=8:attack=20:release=350[bed]")
@@ -483,9 +520,11 @@ def _filter_path(path: Path) -> str:
 
 def burn_captions(src: Path, subtitles: Path, out: Path, fmt: HouseFormat, *, control: Control) -> Path:
     """Draw the captions into the picture (the whole video is encoded again; the audio is copied)."""
-    style = "FontName=DejaVu Sans,Fontsize=15,Outline=1.5,Shadow=0,MarginV=22,BorderStyle=1"
     fonts = f":fontsdir={_filter_path(Path(settings.CAPTION_FONTS_DIR))}" if settings.CAPTION_FONTS_DIR else ""
-    vf = f"subtitles=filename={_filter_path(subtitles)}{fonts}:force_style='{style}',format=yuv420p"
+    # SRT has no styles of its own; an ASS file (the editor's titles) brings its own.
+    style = "FontName=DejaVu Sans,Fontsize=15,Outline=1.5,Shadow=0,MarginV=22,BorderStyle=1"
+    forced = f":force_style='{style}'" if subtitles.suffix.lower() == ".srt" else ""
+    vf = f"subtitles=filename={_filter_path(subtitles)}{fonts}{forced},format=yuv420p"
     control.run(["-i", str(src), "-vf", vf, "-map", "0:v", "-map", "0:a", *fmt.video_args(), "-c:a", "copy",
                  "-movflags", "+faststart", str(out)])  # fmt: skip
     return out
@@ -495,6 +534,13 @@ def burn_captions(src: Path, subtitles: Path, out: Path, fmt: HouseFormat, *, co
 class Clip:
     path: Path
     normalized: bool  # already in the house format of this render
+    # A trim. A trimmed clip is encoded again: its cut points rarely fall on the keyframe grid.
+    start: float = 0.0
+    end: float | None = None
+
+    @property
+    def trimmed(self) -> bool:
+        return bool(self.start) or self.end is not None
 
 
 def render(
@@ -518,7 +564,7 @@ def render(
     if not clips:
         raise ValueError("Nothing to compile: choose at least one approved segment.")
     control = control or Control()
-    todo = [i for i, clip in enumerate(clips) if not clip.normalized]
+    todo = [i for i, clip in enumerate(clips) if not clip.normalized or clip.trimmed]
     windows = sum(1 for j in joins if j.overlap)
     control.plan(len(todo) + 1 + windows + 2 + (1 if burn else 0))
     paths = [clip.path for clip in clips]
@@ -528,7 +574,8 @@ def render(
             futures = {}
             for i in todo:
                 paths[i] = workdir / f"normalized-{i}.mp4"
-                job = pool.submit(normalize, clips[i].path, paths[i], fmt, fit=fit, control=control)
+                job = pool.submit(normalize, clips[i].path, paths[i], fmt, fit=fit, control=control,
+                                  start=clips[i].start, end=clips[i].end)  # fmt: skip
                 futures[job] = f"Brought segment {i + 1} to the house format"
             control.wait_all(futures)
     target = workdir / "compiled.mp4" if burn else out

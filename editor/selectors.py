@@ -83,12 +83,13 @@ def lipsync_availability() -> LipsyncAvailability:
     return LipsyncAvailability(model, "")
 
 
-def compile_jobs(*, project: VideoProject, limit: int = 10) -> list[CompileJob]:
-    return list(CompileJob.objects.filter(project=project).select_related("final_video")[:limit])
+def compile_jobs(*, project: VideoProject, purpose: str = "compile", limit: int = 10) -> list[CompileJob]:
+    jobs = CompileJob.objects.filter(project=project, purpose=purpose).select_related("final_video")
+    return list(jobs[:limit])
 
 
-def active_compile(*, project: VideoProject) -> CompileJob | None:
-    return CompileJob.objects.filter(project=project, status__in=["pending", "running"]).first()
+def active_compile(*, project: VideoProject, purpose: str = "compile") -> CompileJob | None:
+    return CompileJob.objects.filter(project=project, purpose=purpose, status__in=["pending", "running"]).first()
 
 
 def final_videos(*, project: VideoProject) -> list[FinalVideo]:

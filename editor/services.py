@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 
 import av
@@ -28,6 +29,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from editor import captions, renderer, selectors
+from editor import timeline as tl
 from editor.models import (
     VOICES,
     AudioAsset,
@@ -37,8 +39,11 @@ from editor.models import (
     Captions,
     CompileJob,
     CompileStatus,
+    EditorProject,
     FinalVideo,
+    RenderPurpose,
     SoundSettings,
+    TimelineRevision,
 )
 from generation import ingest
 from generation.models import Capability, Job
@@ -501,7 +506,8 @@ def compile_run(*, job_id: int, on_change: Callable[[CompileJob], None] | None =
     control = renderer.Control(on_progress=progress, should_cancel=cancelled)
     try:
         with contextlib.ExitStack() as stack:
-            final = _render(job, stack, control)
+            render = _render if job.purpose == RenderPurpose.COMPILE else _render_timeline
+            final = render(job, stack, control)
     except renderer.CancelledError:
         _end(job, CompileStatus.CANCELED, error="Cancelled. Earlier final videos are kept.", stage="Cancelled")
     except CompileInputError as error:
@@ -519,8 +525,9 @@ def compile_run(*, job_id: int, on_change: Callable[[CompileJob], None] | None =
         )
         raise
     else:
-        _end(job, CompileStatus.SUCCEEDED, progress=1, stage="Done", report=final.loudness.get("report", {}))
-        if not CompileJob.objects.filter(pk=job.pk, status=CompileStatus.SUCCEEDED).exists():
+        report = final.loudness.get("report", {}) if isinstance(final, FinalVideo) else {}
+        _end(job, CompileStatus.SUCCEEDED, progress=1, stage="Done", report=report)
+        if isinstance(final, FinalVideo) and not CompileJob.objects.filter(pk=job.pk, status="succeeded").exists():
             final.delete()  # cancelled at the very end: the row says cancelled, so no final video either
     job.refresh_from_db()
     notify(job)
@@ -604,7 +611,7 @@ def _store_final(
     final = FinalVideo(
         project=job.project,
         compile_job=job,
-        title=f"{job.project.title} · {job.aspect_ratio} · cut {count}",
+        title=f"{job.project.title} · {job.aspect_ratio} · {'cut' if job.purpose == 'compile' else 'edit'} {count}",
         duration=round(report.duration, 3),
         clip_count=len(segments),
         total_cost=total_cost(segments=segments, audio=audio),
@@ -634,3 +641,316 @@ def _store_final(
                 field.save(f"{stem}{path.suffix}", File(handle), save=False)
     final.save()
     return final
+
+
+# The timeline editor ----------------------------------------------------------------
+
+QUALITY_CRF = {"draft": 28, "standard": 20, "high": 16}
+FRAME_RATES = (24, 25, 30)
+PREVIEW_SIZES = {"16:9": (640, 360), "9:16": (360, 640), "1:1": (480, 480)}
+
+
+def _initial_timeline(project: VideoProject) -> dict:
+    """The newest compiled cut (its order and joins), or the approved segments in storyboard order."""
+    approved = {s.pk: s for s in selectors.approved_segments(project=project)}
+    last = (
+        CompileJob.objects.filter(project=project, purpose=RenderPurpose.COMPILE, status=CompileStatus.SUCCEEDED)
+        .order_by("-completed_at")
+        .first()
+    )
+    order, joins = list(approved), [{"kind": "dissolve", "length": 0.5}] * max(len(approved) - 1, 0)
+    if last and all(pk in approved for pk in last.segment_ids):
+        order, joins = last.segment_ids, last.transitions
+    video = []
+    for i, pk in enumerate(order):
+        segment = approved[pk]
+        join = joins[i - 1] if i else {"kind": "cut", "length": 0}
+        video.append(
+            {
+                "id": tl.new_id("c"),
+                "segment": pk,
+                "source_duration": segment.duration,
+                "in": 0,
+                "out": segment.duration,
+                "transition": join,
+            }
+        )
+    timeline = tl.parse({"aspect_ratio": project.aspect_ratio, "tracks": {"video": video}})
+    starts, total = timeline.starts(), timeline.duration
+    voices, music = selectors.current_audio(project=project)
+    sound = selectors.sound_settings_of(project=project)
+    data = timeline.dump()
+    placed = set()
+    for clip, start in zip(timeline.tracks.video, starts, strict=True):
+        scene_id = approved[clip.segment].scene_id
+        voice = voices.get(scene_id)
+        if voice and voice.is_ready and scene_id not in placed and voice.duration:
+            placed.add(scene_id)
+            data["tracks"]["voiceover"].append(
+                {
+                    "id": tl.new_id("v"),
+                    "asset": voice.pk,
+                    "source_duration": voice.duration,
+                    "start": round(start, 3),
+                    "in": 0,
+                    "out": voice.duration,
+                }
+            )
+    tl_voices = sorted(data["tracks"]["voiceover"], key=lambda v: v["start"])
+    for before, after in pairwise(tl_voices):
+        # A voice running into the next scene's is shortened to end where that one starts.
+        before["out"] = min(before["out"], round(after["start"] - before["start"], 3))
+    if music and music.is_ready and music.duration and total:
+        data["tracks"]["music"].append(
+            {
+                "id": tl.new_id("m"),
+                "asset": music.pk,
+                "source_duration": music.duration,
+                "start": 0,
+                "in": 0,
+                "out": round(total, 3),
+                "loops": True,
+                "volume": sound.music_volume / 100,
+                "fade_out": min(1.0, total / 4),
+            }
+        )
+    data["duck_music"] = sound.duck_music
+    return tl.parse(data).dump()
+
+
+def check_media(timeline: tl.Timeline, project: VideoProject) -> tl.Timeline:
+    """Refuse clips whose media is unknown, unplayable or another project's; take media lengths from the rows."""
+    data = timeline.dump()
+    segments = VideoSegment.objects.in_bulk([c.segment for c in timeline.tracks.video])
+    assets = AudioAsset.objects.in_bulk(
+        [c.asset for name in ("voiceover", "music") for c in getattr(timeline.tracks, name)]
+    )
+    for clip in data["tracks"]["video"]:
+        segment = segments.get(clip["segment"])
+        if segment is None:
+            raise tl.TimelineError(f"Clip {clip['id']} uses media that does not exist (segment {clip['segment']}).")
+        if segment.project_id != project.pk:
+            raise tl.TimelineError(f"Clip {clip['id']} uses a video from another project; it cannot be used here.")
+        if not segment.is_playable or not segment.duration:
+            raise tl.TimelineError(f"Clip {clip['id']}: that version ({_label(segment)}) has no playable video.")
+        clip["source_duration"] = segment.duration
+    for name in ("voiceover", "music"):
+        for clip in data["tracks"][name]:
+            asset = assets.get(clip["asset"])
+            if asset is None:
+                raise tl.TimelineError(f"Clip {clip['id']} uses media that does not exist (audio {clip['asset']}).")
+            if asset.project_id != project.pk:
+                raise tl.TimelineError(f"Clip {clip['id']} uses audio from another project; it cannot be used here.")
+            if not asset.is_ready or not asset.duration:
+                raise tl.TimelineError(f"Clip {clip['id']}: that audio has no playable file.")
+            if (asset.kind == AudioKind.MUSIC) != (name == "music"):
+                raise tl.TimelineError(f"Clip {clip['id']}: {asset.get_kind_display().lower()} goes on its own track.")
+            clip["source_duration"] = asset.duration
+    return tl.parse(data)
+
+
+def _editor_locked(editor: EditorProject) -> EditorProject:
+    _lock(editor.project)
+    return EditorProject.objects.select_for_update(of=("self",)).select_related("current", "project").get(pk=editor.pk)
+
+
+def _add_revision(editor: EditorProject, data: dict, *, user: AbstractBaseUser | None, note: str) -> TimelineRevision:
+    number = (editor.revisions.aggregate(n=Max("number"))["n"] or 0) + 1
+    revision = TimelineRevision.objects.create(
+        editor=editor, number=number, parent=editor.current, timeline=data, note=note[:200], created_by=user
+    )
+    editor.current = revision
+    editor.save(update_fields=["current", "updated_at"])
+    return revision
+
+
+@transaction.atomic
+def editor_open(*, project: VideoProject, user: AbstractBaseUser | None) -> EditorProject:
+    """The project's editor, made from its compiled cut (or approved segments) the first time."""
+    project = _lock(project)
+    editor, _ = EditorProject.objects.get_or_create(project=project)
+    if editor.current_id is None:
+        if not selectors.approved_segments(project=project):
+            raise ValidationError("The editor starts from approved segments. Approve some in Review first.")
+        _add_revision(editor, _initial_timeline(project), user=user, note="Opened from the compiled cut")
+    return editor
+
+
+def _commit(
+    editor: EditorProject, *, user: AbstractBaseUser | None, data: object, note: str, base: int | None
+) -> TimelineRevision:
+    current = editor.current
+    if base is not None and current is not None and current.number != base:
+        raise tl.TimelineError(
+            f"The timeline changed in another window (it is at revision {current.number} now). Reload to see it."
+        )
+    timeline = check_media(tl.parse(data), editor.project).dump()
+    if current is not None and current.timeline == timeline:
+        return current
+    return _add_revision(editor, timeline, user=user, note=note)
+
+
+@transaction.atomic
+def timeline_commit(
+    *, editor: EditorProject, user: AbstractBaseUser | None, data: object, note: str, base: int | None = None
+) -> TimelineRevision:
+    """Save a new revision if the timeline is valid; otherwise refuse with a message and keep the current one."""
+    return _commit(_editor_locked(editor), user=user, data=data, note=note, base=base)
+
+
+@transaction.atomic
+def timeline_edit(
+    *,
+    editor: EditorProject,
+    user: AbstractBaseUser | None,
+    base: int | None,
+    note: str,
+    change: Callable[[tl.Timeline], dict],
+) -> TimelineRevision:
+    """Apply one edit (a function of the current timeline, read under the lock) as a new revision."""
+    editor = _editor_locked(editor)
+    if base is not None and editor.current.number != base:
+        return _commit(editor, user=user, data=editor.current.timeline, note=note, base=base)  # refused: stale
+    return _commit(editor, user=user, data=change(tl.parse(editor.current.timeline)), note=note, base=base)
+
+
+@transaction.atomic
+def timeline_undo(*, editor: EditorProject) -> TimelineRevision:
+    editor = _editor_locked(editor)
+    if editor.current is None or editor.current.parent_id is None:
+        raise ValidationError("Nothing to undo.")
+    editor.current = editor.current.parent
+    editor.save(update_fields=["current", "updated_at"])
+    return editor.current
+
+
+@transaction.atomic
+def timeline_redo(*, editor: EditorProject) -> TimelineRevision:
+    editor = _editor_locked(editor)
+    child = editor.current.children.order_by("-number").first() if editor.current else None
+    if child is None:
+        raise ValidationError("Nothing to redo.")
+    editor.current = child
+    editor.save(update_fields=["current", "updated_at"])
+    return child
+
+
+def timeline_restore(*, editor: EditorProject, revision: TimelineRevision, user: AbstractBaseUser) -> TimelineRevision:
+    """Go back to an earlier revision: a new revision with its timeline (checked again: media may be gone)."""
+    return timeline_commit(editor=editor, user=user, data=revision.timeline, note=f"Back to revision {revision.number}")
+
+
+@transaction.atomic
+def timeline_render(
+    *,
+    editor: EditorProject,
+    user: AbstractBaseUser,
+    purpose: str,
+    aspect_ratio: str | None = None,
+    fps: int = 30,
+    quality: str = "standard",
+) -> CompileJob:
+    """Queue a preview (low resolution, fast) or an export (a final video) of the current revision."""
+    editor = _editor_locked(editor)
+    project = editor.project
+    _fail_stale(project)
+    if selectors.active_compile(project=project, purpose=purpose):
+        raise ValidationError(
+            f"A {RenderPurpose(purpose).label.lower()} is already running. Wait for it, or cancel it."
+        )
+    aspect = aspect_ratio or tl.parse(editor.current.timeline).aspect_ratio
+    if aspect not in renderer.PRESETS or fps not in FRAME_RATES or quality not in QUALITY_CRF:
+        raise ValidationError("Choose a shape (16:9, 9:16, 1:1), a frame rate (24, 25, 30) and a quality.")
+    timeline = check_media(tl.parse(editor.current.timeline), project)
+    job = CompileJob.objects.create(
+        project=project,
+        created_by=user,
+        purpose=purpose,
+        timeline=timeline.dump(),
+        aspect_ratio=aspect,
+        options={"fps": fps, "quality": quality, "revision": editor.current.number},
+        segment_ids=[c.segment for c in timeline.tracks.video],
+        transitions=[c.transition.model_dump() for c in timeline.tracks.video[1:]],
+        captions=Captions.BURNED if timeline.tracks.text else Captions.OFF,
+        audio_config={"target_lufs": -14.0, "true_peak": TRUE_PEAK},
+        render_path="full",
+    )
+    from editor.tasks import compile_video  # noqa: PLC0415 - tasks imports this module
+
+    transaction.on_commit(lambda: compile_video.send(job.pk))
+    return job
+
+
+def _timeline_format(job: CompileJob) -> renderer.HouseFormat:
+    if job.purpose == RenderPurpose.PREVIEW:
+        width, height = PREVIEW_SIZES[job.aspect_ratio]
+        return renderer.HouseFormat(width=width, height=height, fps=24, crf=32, preset="ultrafast")
+    fps, quality = job.options.get("fps", 30), job.options.get("quality", "standard")
+    return renderer.HouseFormat.for_aspect(job.aspect_ratio, fps=fps, crf=QUALITY_CRF[quality])
+
+
+def _render_timeline(job: CompileJob, stack: contextlib.ExitStack, control: renderer.Control) -> FinalVideo | None:
+    timeline = tl.parse(job.timeline)
+    try:
+        timeline = check_media(timeline, job.project)
+    except tl.TimelineError as error:
+        raise CompileInputError(str(error)) from None
+    fmt = _timeline_format(job)
+    house = renderer.HouseFormat.for_aspect(job.aspect_ratio) == fmt
+    segments = VideoSegment.objects.select_related("scene", "shot").in_bulk([c.segment for c in timeline.tracks.video])
+    clips, used = [], []
+    for clip in timeline.tracks.video:
+        segment = segments[clip.segment]
+        use_house = (
+            house and _is_normalized(segment, job.aspect_ratio) and default_storage.exists(segment.normalized.name)
+        )
+        path = _open(stack, segment.normalized.name if use_house else segment.video.name, _label(segment))
+        _probe(path, _label(segment))
+        whole = clip.start < 1e-3 and clip.end > clip.source_duration - 1e-3
+        clips.append(
+            renderer.Clip(path, normalized=use_house, start=0 if whole else clip.start, end=None if whole else clip.end)
+        )
+        used.append(segment)
+    joins = [renderer.Join(c.transition.kind, c.transition.length) for c in timeline.tracks.video[1:]]
+    assets = AudioAsset.objects.in_bulk([c.asset for n in ("voiceover", "music") for c in getattr(timeline.tracks, n)])
+    mix = renderer.Mix(duck=timeline.duck_music, target_lufs=-14.0, true_peak=TRUE_PEAK)
+    for voice in timeline.tracks.voiceover:
+        path = _open(stack, assets[voice.asset].audio.name, "a voiceover")
+        mix.voices.append(
+            renderer.Voice(
+                path,
+                voice.start,
+                offset=voice.offset,
+                length=voice.length,
+                volume=voice.volume,
+                fade_in=voice.fade_in,
+                fade_out=voice.fade_out,
+            )
+        )
+    for music in timeline.tracks.music:
+        mix.music = _open(stack, assets[music.asset].audio.name, "the music bed")
+        mix.music_volume, mix.music_start, mix.music_offset = music.volume, music.start, music.offset
+        mix.music_length, mix.music_fade_in, mix.music_fade_out = music.length, music.fade_in, music.fade_out
+    workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="render-")))
+    overlays = [captions.Overlay(t.start, t.end, t.text, t.position, t.style, t.size) for t in timeline.tracks.text]
+    ass = None
+    if overlays:
+        ass = workdir / "text.ass"
+        ass.write_text(captions.to_ass(overlays, width=fmt.width, height=fmt.height), encoding="utf-8")
+    out = workdir / "render.mp4"
+    report = renderer.render(
+        clips, joins, mix, fmt, out, workdir=workdir, subtitles=ass, burn=ass is not None, fit="crop", control=control
+    )
+    if job.purpose == RenderPurpose.PREVIEW:
+        with out.open("rb") as handle:
+            job.output.save(f"preview-r{job.options.get('revision', 0)}.mp4", File(handle), save=False)
+        CompileJob.objects.filter(pk=job.pk).update(output=job.output.name)
+        return None
+    cues = [captions.Cue(t.start, t.end, t.text) for t in timeline.tracks.text if t.kind == "caption"]
+    srt = vtt = None
+    if cues:
+        srt, vtt = workdir / "captions.srt", workdir / "captions.vtt"
+        srt.write_text(captions.to_srt(cues), encoding="utf-8")
+        vtt.write_text(captions.to_vtt(cues), encoding="utf-8")
+    audio = [assets[c.asset] for n in ("voiceover", "music") for c in getattr(timeline.tracks, n)]
+    return _store_final(job, segments=used, audio=audio, report=report, out=out, srt=srt, vtt=vtt, fmt=fmt)
