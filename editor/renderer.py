@@ -123,12 +123,17 @@ class HouseFormat:
     def gop(self) -> int:
         return max(1, round(self.fps * KEYFRAME_SECONDS))
 
+    @property
+    def keyframe_seconds(self) -> float:
+        """The keyframe grid: about 0.5 s, a whole number of frames (0.48 s at 25 fps), so cuts land on frames."""
+        return self.gop / self.fps
+
     def video_args(self) -> list[str]:
         """Identical for every piece we encode, so pieces can be joined without re-encoding."""
         return [
             "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-profile:v", "high",
             "-pix_fmt", "yuv420p", "-bf", "0", "-g", str(self.gop), "-keyint_min", str(self.gop),
-            "-sc_threshold", "0", "-force_key_frames", f"expr:gte(t,n_forced*{KEYFRAME_SECONDS})",
+            "-sc_threshold", "0", "-force_key_frames", f"expr:gte(t,n_forced*{self.keyframe_seconds:.6f})",
             "-r", str(self.fps), "-video_track_timescale", str(self.fps * 512),
         ]  # fmt: skip
 
@@ -256,12 +261,12 @@ class Report:
     burned_captions: bool = False
 
 
-def _floor(t: float) -> float:
-    return math.floor(t / KEYFRAME_SECONDS + 1e-6) * KEYFRAME_SECONDS
+def _floor(t: float, grid: float = KEYFRAME_SECONDS) -> float:
+    return math.floor(t / grid + 1e-6) * grid
 
 
-def _ceil(t: float) -> float:
-    return math.ceil(t / KEYFRAME_SECONDS - 1e-6) * KEYFRAME_SECONDS
+def _ceil(t: float, grid: float = KEYFRAME_SECONDS) -> float:
+    return math.ceil(t / grid - 1e-6) * grid
 
 
 def timeline_starts(durations: Sequence[float], joins: Sequence[Join]) -> list[float]:
@@ -431,10 +436,12 @@ def render_audio(
     return measured
 
 
-def plan_durations(durations: Sequence[float], joins: Sequence[Join]) -> tuple[list[float], list[float]]:
+def plan_durations(
+    durations: Sequence[float], joins: Sequence[Join], grid: float = KEYFRAME_SECONDS
+) -> tuple[list[float], list[float]]:
     """Per segment, where its copied middle starts and ends: on the keyframe grid, clear of the transitions."""
-    heads = [0.0] + [_ceil(j.overlap) for j in joins]  # copy starts after the incoming transition
-    tails = [_floor(d - j.overlap) if j.overlap else d for d, j in zip(durations, joins, strict=False)]
+    heads = [0.0] + [_ceil(j.overlap, grid) for j in joins]  # copy starts after the incoming transition
+    tails = [_floor(d - j.overlap, grid) if j.overlap else d for d, j in zip(durations, joins, strict=False)]
     tails.append(durations[-1])
     for i, (head, tail) in enumerate(zip(heads, tails, strict=True)):
         if head > tail:
@@ -463,7 +470,7 @@ def compile_smart(
         raise ValueError("There must be one join between each pair of segments.")
     control = control or Control()
     durations = [duration_of(path) for path in segments]
-    heads, tails = plan_durations(durations, joins)
+    heads, tails = plan_durations(durations, joins, fmt.keyframe_seconds)
     futures: dict[Future, str] = {}
     windows: list[Path | None] = []
     control.note("Rendering the transitions and mixing the audio…")

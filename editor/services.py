@@ -954,3 +954,24 @@ def _render_timeline(job: CompileJob, stack: contextlib.ExitStack, control: rend
         vtt.write_text(captions.to_vtt(cues), encoding="utf-8")
     audio = [assets[c.asset] for n in ("voiceover", "music") for c in getattr(timeline.tracks, n)]
     return _store_final(job, segments=used, audio=audio, report=report, out=out, srt=srt, vtt=vtt, fmt=fmt)
+
+
+def timeline_interchange(*, editor: EditorProject, workdir: Path, stack: contextlib.ExitStack) -> Path:
+    """A zip of the current revision as OTIO, FCP XML and EDL, with its media, written in workdir."""
+    from editor import interchange  # noqa: PLC0415 - OpenTimelineIO is only needed here
+
+    revision = TimelineRevision.objects.get(pk=editor.current_id)
+    timeline = check_media(tl.parse(revision.timeline), editor.project)
+    media: dict[str, interchange.Media] = {}
+    segments = VideoSegment.objects.select_related("scene", "shot").in_bulk([c.segment for c in timeline.tracks.video])
+    for pk, segment in segments.items():
+        name = f"scene{segment.scene.scene_number}-shot{segment.shot.shot_number}-v{segment.version}.mp4"
+        media[f"segment:{pk}"] = interchange.Media(name, _open(stack, segment.video.name, _label(segment)))
+    assets = AudioAsset.objects.in_bulk([c.asset for n in ("voiceover", "music") for c in getattr(timeline.tracks, n)])
+    for pk, asset in assets.items():
+        suffix = Path(asset.audio.name).suffix
+        name = f"{asset.kind}-{asset.scene.scene_number if asset.scene_id else 'bed'}-v{asset.version}{suffix}"
+        media[f"audio:{pk}"] = interchange.Media(name, _open(stack, asset.audio.name, f"audio {name}"))
+    stem = f"{editor.project.title[:40]}-r{revision.number}".replace(" ", "-").replace("/", "-")
+    result = interchange.build(timeline, name=f"{editor.project.title} (revision {revision.number})", media=media)
+    return interchange.write_zip(result, media, workdir / f"{stem}.zip", stem=stem)

@@ -190,3 +190,91 @@ def test_it_refuses_edits_that_break_the_rules(editor, owner):
         _edit(editor, owner, lambda t, c=clip: tl.remove(t, clip_id=c.id))
     with pytest.raises(tl.TimelineError, match="at least one video clip"):
         _edit(editor, owner, lambda t: tl.remove(t, clip_id=clips[0].id))
+
+
+def _frame(path, seconds: float):
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        for frame in container.decode(stream):
+            if frame.time >= seconds:
+                return frame.to_ndarray(format="gray")
+    raise AssertionError("no frame")
+
+
+def test_it_exports_and_previews_the_timeline_through_the_renderer(editor, owner, project, segments, tmp_path):
+    import av
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from editor.models import CompileStatus
+    from generation import ffmpeg
+
+    # Flat grey pictures, so the title's box and letters are all that is dark or white.
+    flat = tmp_path / "flat.mp4"
+    ffmpeg.run(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=0x9a9a9a:s=640x360:r=24:d=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=44100:duration=2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(flat),
+        ]
+    )
+    for segment in segments:
+        default_storage.delete(segment.video.name)
+        default_storage.save(segment.video.name, ContentFile(flat.read_bytes()))
+    clips = _current(editor).tracks.video
+    _edit(editor, owner, lambda t: tl.trim(t, clip_id=clips[0].id, start=0.5, end=2.0))
+    _edit(
+        editor,
+        owner,
+        lambda t: tl.set_text(
+            t,
+            clip_id=None,
+            kind="title",
+            text="TOKYO",
+            start=0.2,
+            duration=1.0,
+            position="center",
+            style="boxed",
+            size="large",
+        ),
+    )
+    timeline = _current(editor)
+    job = services.timeline_render(editor=editor, user=owner, purpose="export", fps=25, quality="draft")
+    job = services.compile_run(job_id=job.pk)
+    assert job.status == CompileStatus.SUCCEEDED, job.error
+    final = job.final_video
+    path = final.video.path
+    with av.open(path) as container:
+        video = container.streams.video[0]
+        assert (video.codec_context.width, video.codec_context.height) == (1920, 1080)
+        assert float(video.average_rate) == 25
+        assert container.duration / av.time_base == pytest.approx(timeline.duration, abs=0.1)
+    assert "· edit 1" in final.title
+    centre = (slice(380, 700), slice(560, 1360))
+    with_title, without = _frame(path, 0.7)[centre], _frame(path, 2.5)[centre]
+    assert (with_title < 40).mean() > 0.1, "the boxed title's dark box is in the centre while it is on"
+    assert (with_title > 220).mean() > 0.01, "with white letters in it"
+    assert (without < 40).mean() < 0.01 and (without > 220).mean() < 0.01, "and gone after it"
+
+    preview = services.compile_run(job_id=services.timeline_render(editor=editor, user=owner, purpose="preview").pk)
+    assert preview.status == CompileStatus.SUCCEEDED and not hasattr(preview, "final_video")
+    with av.open(preview.output.path) as container:
+        assert container.streams.video[0].codec_context.width == 640
+        assert container.duration / av.time_base == pytest.approx(timeline.duration, abs=0.15)
