@@ -22,5 +22,12 @@ def compile_changed(job: CompileJob) -> None:
     from editor.views import status_context  # noqa: PLC0415
 
     job = CompileJob.objects.select_related("project", "final_video").get(pk=job.pk)
+    if job.purpose != "compile":
+        context = {"project": job.project, "job": job, "purpose": job.purpose, "oob": True}
+        push(
+            job.project_id,
+            {f"render-status-{job.purpose}": render_partial("editor/editor.html#render-status", context)},
+        )
+        return
     html = render_partial("editor/compile.html#compile-status", {**status_context(job.project, job), "oob": True})
     push(job.project_id, {"compile-status": html})

@@ -34,7 +34,7 @@ def new_id(prefix: str) -> str:
 
 class Transition(_Model):
     kind: Literal[TRANSITIONS] = "cut"  # type: ignore[valid-type]
-    length: Seconds = Field(default=0, ge=0, le=2.5)
+    length: Seconds = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _length_fits_kind(self) -> "Transition":
@@ -189,7 +189,11 @@ def parse(data: object) -> Timeline:
     except ValidationError as error:
         problems = []
         for item in error.errors()[:5]:
-            where = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-"))
+            loc = [str(p) for p in item["loc"] if not str(p).startswith("function-")]
+            if len(loc) >= 3 and loc[0] == "tracks" and loc[2].isdigit():
+                # tracks.video.1.transition.length -> "video clip 2, transition length"
+                loc = [f"{loc[1]} clip {int(loc[2]) + 1}", " ".join(loc[3:])]
+            where = ", ".join(part for part in loc if part)
             message = item["msg"].removeprefix("Value error, ")
             problems.append(f"{where}: {message}" if where else message)
         raise TimelineError("This timeline is not valid: " + "; ".join(problems) + ".") from None

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from editor import selectors, services
 from editor.forms import TRANSITION_LABELS, CompileForm, MusicForm, MusicUploadForm, SoundSettingsForm
-from editor.models import AudioAsset, AudioKind, CompileJob, FinalVideo
+from editor.models import AudioAsset, AudioKind, CompileJob, FinalVideo, RenderPurpose
 from editor.renderer import TRANSITIONS
 from generation import registry
 from generation.models import Capability
@@ -294,6 +294,11 @@ def compile_cancel(request: HttpRequest, project_id: int, compile_id: int) -> Ht
         job = services.compile_cancel(job=job)
     except ValidationError as error:
         return _compile(request, project, status=422, action_error=" ".join(error.messages))
+    if job.purpose != RenderPurpose.COMPILE:
+        if not request.htmx:
+            return redirect("project_edit", project_id=project.pk)
+        context = {"project": project, "job": job, "purpose": job.purpose}
+        return render(request, "editor/editor.html#render-status", context)
     if not request.htmx:
         return redirect("project_compile", project_id=project.pk)
     return render(request, "editor/compile.html#compile-status", status_context(project, job))

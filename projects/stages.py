@@ -36,7 +36,7 @@ STAGES: tuple[Stage, ...] = (
         "Approved segments in order with transitions, mixed audio and captions.",
         "project_compile",
     ),
-    Stage("edit", "Edit", "A timeline editor and MP4 export in 16:9, 9:16 or 1:1."),
+    Stage("edit", "Edit", "A timeline editor and MP4 export in 16:9, 9:16 or 1:1.", "project_edit"),
 )
 STAGE_BY_SLUG = {stage.slug: stage for stage in STAGES}
 

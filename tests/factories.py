@@ -93,4 +93,10 @@ def make_editor_objects(project: VideoProject, user: object) -> dict:
     )
     final.video.save("final.mp4", ContentFile(b"\x00\x00\x00\x18ftypmp42"), save=False)
     final.save()
-    return {"asset_id": asset.pk, "compile_id": job.pk, "video_id": final.pk, "kind": "mp4"}
+    from editor.models import EditorProject, TimelineRevision
+
+    editor = EditorProject.objects.create(project=project)
+    revision = TimelineRevision.objects.create(editor=editor, number=1, timeline={"tracks": {}})
+    editor.current = revision
+    editor.save()
+    return {"asset_id": asset.pk, "compile_id": job.pk, "video_id": final.pk, "kind": "mp4", "revision_id": revision.pk}

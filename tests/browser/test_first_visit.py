@@ -46,7 +46,7 @@ def test_it_takes_a_new_user_from_sign_up_to_a_project_on_the_dashboard(live_ser
     page.get_by_role("navigation", name="Stages").get_by_role("link", name="Compile").click()
     expect(page.get_by_role("heading", name="Nothing to compile yet")).to_be_visible()
     page.get_by_role("navigation", name="Stages").get_by_role("link", name="Edit").click()
-    expect(page.get_by_role("heading", name="Edit is not available yet")).to_be_visible()
+    expect(page.get_by_role("heading", name="Nothing to edit yet")).to_be_visible()
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Projects").click()
     card = page.locator(".project-card", has_text="Tokyo Dreams")

@@ -165,7 +165,7 @@ def test_it_lets_a_viewer_read_every_page(client, viewer, project):
     for url in [
         reverse("dashboard"),
         reverse("project_detail", args=[project.pk]),
-        reverse("project_stage", args=[project.pk, "edit"]),
+        reverse("project_edit", args=[project.pk]),
         reverse("project_sound", args=[project.pk]),
         reverse("project_compile", args=[project.pk]),
         reverse("project_storyboard", args=[project.pk]),

@@ -117,9 +117,9 @@ def test_it_shows_the_overview_with_stage_navigation(owner_client, project):
     assert "Scene 2" in html and "Shot 2" in html
 
 
-def test_it_says_plainly_that_a_stage_has_not_landed(owner_client, project):
+def test_it_sends_old_stage_links_to_the_stages_page(owner_client, project):
     response = owner_client.get(reverse("project_stage", args=[project.pk, "edit"]))
-    assert "Edit is not available yet" in response.content.decode()
+    assert response.status_code == 302 and response["Location"] == reverse("project_edit", args=[project.pk])
     assert owner_client.get(reverse("project_stage", args=[project.pk, "nope"])).status_code == 404
 
 
