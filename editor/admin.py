@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from editor import services
-from editor.models import AudioAsset, CompileJob, FinalVideo, SoundSettings
+from editor.models import AudioAsset, CompileJob, EditorProject, FinalVideo, SoundSettings, TimelineRevision
 
 
 @admin.register(SoundSettings)
@@ -61,3 +61,32 @@ class FinalVideoAdmin(admin.ModelAdmin):
     @admin.display(description="App")
     def app_link(self, obj: FinalVideo) -> str:
         return format_html('<a href="{}" target="_blank" rel="noopener">Open</a>', obj.get_absolute_url())
+
+
+class TimelineRevisionInline(admin.TabularInline):
+    model = TimelineRevision
+    fk_name = "editor"
+    extra = 0
+    can_delete = False
+    fields = ["number", "note", "created_by", "created_at"]
+    readonly_fields = fields
+    ordering = ["-number"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(EditorProject)
+class EditorProjectAdmin(admin.ModelAdmin):
+    list_display = ["project", "current", "updated_at"]
+    search_fields = ["project__title"]
+    raw_id_fields = ["project", "current"]
+    inlines = [TimelineRevisionInline]
+
+
+@admin.register(TimelineRevision)
+class TimelineRevisionAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "editor", "number", "note", "created_by", "created_at"]
+    search_fields = ["note", "editor__project__title"]
+    raw_id_fields = ["editor", "parent", "created_by"]
+    readonly_fields = ["timeline", "created_at"]

@@ -19,7 +19,7 @@
     var lane = root.querySelector("[data-video-lane]");
     if (!lane || lane._sortable || !document.body.classList.contains("can-edit")) return;
     lane._sortable = Sortable.create(lane, {
-      animation: 120, direction: "horizontal", forceFallback: true, filter: ".ed-handle", preventOnFilter: false,
+      animation: 120, direction: "horizontal", forceFallback: true, handle: ".ed-grip",
       onEnd: function (event) {
         if (event.oldIndex === event.newIndex) return;
         post({ op: "move", clip: event.item.dataset.clip, to: event.newIndex });
@@ -97,7 +97,10 @@
   document.addEventListener("keydown", function (event) {
     if (!editorEl() || event.target.closest("input, textarea, select, [contenteditable]")) return;
     var key = event.key.toLowerCase();
-    if ((event.ctrlKey || event.metaKey) && key === "z") {
+    if (event.key === "Escape" && document.getElementById("deselect")) {
+      event.preventDefault();
+      document.getElementById("deselect").click();
+    } else if ((event.ctrlKey || event.metaKey) && key === "z") {
       var button = document.getElementById(event.shiftKey ? "redo" : "undo");
       if (button && !button.disabled) { event.preventDefault(); button.click(); }
     } else if ((event.ctrlKey || event.metaKey) && key === "y") {
