@@ -66,7 +66,8 @@ def _drag(page: Page, source, target) -> None:
 SEEK_TO_ONE = """v => new Promise((done, fail) => {
   const go = () => { v.addEventListener("seeked", () => done(), {once: true}); v.currentTime = 1.0; };
   if (v.readyState >= 1) go(); else { v.addEventListener("loadedmetadata", go, {once: true}); v.load(); }
-  setTimeout(() => fail(new Error("no seek: readyState " + v.readyState + " net " + v.networkState + " err " + (v.error && v.error.code) + " src " + v.currentSrc)), 10000);
+  const state = () => `readyState ${v.readyState}, error ${v.error && v.error.code}, src ${v.currentSrc}`;
+  setTimeout(() => fail(new Error("no seek: " + state())), 10000);
 })"""
 
 
