@@ -172,7 +172,7 @@ def _text_fields(data: QueryDict) -> dict:
     }
 
 
-def _change(data: QueryDict) -> tuple[Callable[[tl.Timeline], dict], str]:
+def _change(data: QueryDict, project: VideoProject) -> tuple[Callable[[tl.Timeline], dict], str]:
     """The edit a form asks for, as a function of the current timeline, and how the history names it."""
     op, clip = data.get("op", ""), data.get("clip", "")
     if op == "move":
@@ -189,7 +189,7 @@ def _change(data: QueryDict) -> tuple[Callable[[tl.Timeline], dict], str]:
         kind, length = data.get("kind", "cut"), _number(data, "length", 0)
         return (lambda t: tl.set_transition(t, clip_id=clip, kind=kind, length=length)), f"Set a {kind}"
     if op == "swap":
-        segment = get_object_or_404(VideoSegment, pk=int(_number(data, "segment")))
+        segment = get_object_or_404(VideoSegment, pk=int(_number(data, "segment")), project=project)
         return (lambda t: tl.swap(t, clip_id=clip, segment=segment.pk, source_duration=segment.duration or 0)), (
             f"Used version {segment.version}"
         )
@@ -216,7 +216,7 @@ def edit_op(request: HttpRequest, project_id: int) -> HttpResponse:
     editor = get_object_or_404(EditorProject, project=project)
     base = request.POST.get("base", "")
     try:
-        change, note = _change(request.POST)
+        change, note = _change(request.POST, project)
         revision = services.timeline_edit(
             editor=editor, user=request.user, base=int(base) if base.isdigit() else None, note=note, change=change
         )
