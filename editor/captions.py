@@ -91,7 +91,9 @@ def _ass_time(seconds: float) -> str:
 
 
 def _ass_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("{", "(").replace("}", ")").replace("\r", "").replace("\n", "\\N")
+    # libass has no escape for a backslash: a word joiner after it keeps \N, \h and \n from being read as codes.
+    text = text.replace("\\", "\\\u2060").replace("{", "(").replace("}", ")")
+    return text.replace("\r", "").replace("\n", "\\N")
 
 
 def to_ass(overlays: Sequence[Overlay], *, width: int, height: int) -> str:

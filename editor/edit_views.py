@@ -36,7 +36,7 @@ def _video_rows(timeline: tl.Timeline, pps: int) -> list[dict]:
     segments = VideoSegment.objects.select_related("scene", "shot").in_bulk([c.segment for c in timeline.tracks.video])
     rows = []
     for i, (clip, start) in enumerate(zip(timeline.tracks.video, timeline.starts(), strict=True)):
-        segment = segments[clip.segment]
+        segment = segments.get(clip.segment)  # None once its shot or scene was deleted: shown, to be removed
         rows.append(
             {
                 "clip": clip,
@@ -58,6 +58,8 @@ def _audio_rows(clips: list[tl.AudioClip], pps: int, assets: dict[int, AudioAsse
 def _selected(timeline: tl.Timeline, rows: list[dict], clip_id: str) -> dict | None:
     for row in rows:
         if row["clip"].id == clip_id:
+            if row["segment"] is None:
+                return {"kind": "video", **row, "versions": [], "is_last": row["index"] == len(rows) - 1}
             versions = VideoSegment.objects.filter(shot_id=row["segment"].shot_id, status=SegmentStatus.COMPLETED)
             return {
                 "kind": "video",
@@ -144,6 +146,8 @@ def edit_open(request: HttpRequest, project_id: int) -> HttpResponse:
         services.editor_open(project=project, user=request.user)
     except ValidationError as error:
         return _editor(request, project, status=422, action_error=" ".join(error.messages))
+    except tl.TimelineError as error:
+        return _editor(request, project, status=422, action_error=str(error))
     return _editor(request, project, notice="The editor starts from your compiled cut.")
 
 
@@ -308,12 +312,15 @@ def interchange_zip(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id)
     editor = get_object_or_404(EditorProject.objects.exclude(current=None), project=project)
     workdir = Path(tempfile.mkdtemp(prefix="interchange-"))
-    with contextlib.ExitStack() as stack:
-        try:
+    try:
+        with contextlib.ExitStack() as stack:
             path = services.timeline_interchange(editor=editor, workdir=workdir, stack=stack)
-        except (tl.TimelineError, services.CompileInputError) as error:
-            return _editor(request, project, status=422, action_error=str(error))
-    handle = path.open("rb")
+        handle = path.open("rb")
+    except (tl.TimelineError, services.CompileInputError) as error:
+        return _editor(request, project, status=422, action_error=str(error))
+    finally:
+        if "handle" not in locals():
+            shutil.rmtree(workdir, ignore_errors=True)
     # The open handle keeps the zip readable while it is sent; the folder itself can go now.
     shutil.rmtree(workdir, ignore_errors=True)
     return FileResponse(handle, as_attachment=True, filename=path.name, content_type="application/zip")

@@ -346,7 +346,7 @@ def compile_request(
         raise ValidationError("Unknown captions choice.")
     if float(target_lufs) not in LOUDNESS_TARGETS:
         raise ValidationError("The loudness target is -14 or -23 LUFS.")
-    approved = {s.pk: s for s in selectors.approved_segments(project=project)}
+    approved = {s.pk: s for s in selectors.approved_segments(project=project) if (s.duration or 0) >= 0.5}
     missing = [pk for pk in segment_ids if pk not in approved]
     if missing:
         raise ValidationError(
@@ -652,7 +652,7 @@ PREVIEW_SIZES = {"16:9": (640, 360), "9:16": (360, 640), "1:1": (480, 480)}
 
 def _initial_timeline(project: VideoProject) -> dict:
     """The newest compiled cut (its order and joins), or the approved segments in storyboard order."""
-    approved = {s.pk: s for s in selectors.approved_segments(project=project)}
+    approved = {s.pk: s for s in selectors.approved_segments(project=project) if (s.duration or 0) >= 0.5}
     last = (
         CompileJob.objects.filter(project=project, purpose=RenderPurpose.COMPILE, status=CompileStatus.SUCCEEDED)
         .order_by("-completed_at")
@@ -675,7 +675,13 @@ def _initial_timeline(project: VideoProject) -> dict:
                 "transition": join,
             }
         )
-    timeline = tl.parse({"aspect_ratio": project.aspect_ratio, "tracks": {"video": video}})
+    try:
+        timeline = tl.parse({"aspect_ratio": project.aspect_ratio, "tracks": {"video": video}})
+    except tl.TimelineError:
+        # Clips too short for those transitions: start from cuts, and let the user add transitions.
+        for clip in video:
+            clip["transition"] = {"kind": "cut", "length": 0}
+        timeline = tl.parse({"aspect_ratio": project.aspect_ratio, "tracks": {"video": video}})
     starts, total = timeline.starts(), timeline.duration
     voices, music = selectors.current_audio(project=project)
     sound = selectors.sound_settings_of(project=project)
@@ -770,7 +776,7 @@ def editor_open(*, project: VideoProject, user: AbstractBaseUser | None) -> Edit
     project = _lock(project)
     editor, _ = EditorProject.objects.get_or_create(project=project)
     if editor.current_id is None:
-        if not selectors.approved_segments(project=project):
+        if not any((s.duration or 0) >= 0.5 for s in selectors.approved_segments(project=project)):
             raise ValidationError("The editor starts from approved segments. Approve some in Review first.")
         _add_revision(editor, _initial_timeline(project), user=user, note="Opened from the compiled cut")
     return editor
@@ -784,10 +790,31 @@ def _commit(
         raise tl.TimelineError(
             f"The timeline changed in another window (it is at revision {current.number} now). Reload to see it."
         )
-    timeline = check_media(tl.parse(data), editor.project).dump()
-    if current is not None and current.timeline == timeline:
+    timeline = _fit_music(check_media(tl.parse(data), editor.project))
+    lengths = [c.length for c in timeline.tracks.video]
+    joins = [renderer.Join(c.transition.kind, c.transition.length) for c in timeline.tracks.video[1:]]
+    try:
+        renderer.plan_durations(lengths, joins)
+    except renderer.TooShortError as error:
+        raise tl.TimelineError(
+            f"Clip {error.index + 1} is too short for the transitions around it (they are cut on a half-second grid). "
+            "Shorten a transition or lengthen the clip."
+        ) from None
+    data = timeline.dump()
+    if current is not None and current.timeline == data:
         return current
-    return _add_revision(editor, timeline, user=user, note=note)
+    return _add_revision(editor, data, user=user, note=note)
+
+
+def _fit_music(timeline: tl.Timeline) -> tl.Timeline:
+    """A looping music bed always runs from its start to the end of the video, however the video changes."""
+    data, end = timeline.dump(), timeline.duration
+    for clip in data["tracks"]["music"]:
+        if clip.get("loops") and clip["start"] < end:
+            clip["out"] = round(clip["in"] + end - clip["start"], 3)
+            clip["fade_out"] = min(clip["fade_out"], clip["out"] - clip["in"])
+            clip["fade_in"] = min(clip["fade_in"], clip["out"] - clip["in"] - clip["fade_out"])
+    return tl.parse(data)
 
 
 @transaction.atomic
@@ -809,6 +836,8 @@ def timeline_edit(
 ) -> TimelineRevision:
     """Apply one edit (a function of the current timeline, read under the lock) as a new revision."""
     editor = _editor_locked(editor)
+    if editor.current is None:
+        raise ValidationError("This editor has no timeline. Open the editor again.")
     if base is not None and editor.current.number != base:
         return _commit(editor, user=user, data=editor.current.timeline, note=note, base=base)  # refused: stale
     return _commit(editor, user=user, data=change(tl.parse(editor.current.timeline)), note=note, base=base)
@@ -852,6 +881,8 @@ def timeline_render(
 ) -> CompileJob:
     """Queue a preview (low resolution, fast) or an export (a final video) of the current revision."""
     editor = _editor_locked(editor)
+    if editor.current is None:
+        raise ValidationError("This editor has no timeline. Open the editor again.")
     project = editor.project
     _fail_stale(project)
     if selectors.active_compile(project=project, purpose=purpose):
@@ -945,6 +976,10 @@ def _render_timeline(job: CompileJob, stack: contextlib.ExitStack, control: rend
         with out.open("rb") as handle:
             job.output.save(f"preview-r{job.options.get('revision', 0)}.mp4", File(handle), save=False)
         CompileJob.objects.filter(pk=job.pk).update(output=job.output.name)
+        older = CompileJob.objects.filter(project=job.project, purpose=RenderPurpose.PREVIEW).exclude(pk=job.pk)
+        names = [name for name in older.exclude(output="").values_list("output", flat=True)]
+        older.update(output="")
+        transaction.on_commit(lambda: [default_storage.delete(name) for name in names])
         return None
     cues = [captions.Cue(t.start, t.end, t.text) for t in timeline.tracks.text if t.kind == "caption"]
     srt = vtt = None

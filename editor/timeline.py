@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from itertools import pairwise
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from editor.renderer import TRANSITIONS
 
@@ -25,7 +25,7 @@ class TimelineError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 def new_id(prefix: str) -> str:
@@ -55,7 +55,7 @@ class VideoClip(_Model):
     end: Seconds = Field(gt=0, alias="out")
     transition: Transition = Field(default_factory=Transition)
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _range(self) -> "VideoClip":
@@ -87,7 +87,7 @@ class AudioClip(_Model):
     fade_in: Seconds = Field(default=0, ge=0, le=10)
     fade_out: Seconds = Field(default=0, ge=0, le=10)
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     loops: bool = False  # music beds loop to fill their range
 
@@ -115,6 +115,16 @@ class TextClip(_Model):
     position: Literal["top", "center", "bottom"] = "center"
     style: Literal["plain", "bold", "boxed"] = "bold"
     size: Literal["small", "medium", "large"] = "large"
+
+    @field_validator("text")
+    @classmethod
+    def _plain_text(cls, value: str) -> str:
+        # One line of plain text: no control characters, nothing that reads as a cue timing in SRT or VTT.
+        value = "".join(" " if ch in "\r\n\t" else ch for ch in value if ch >= " " or ch in "\r\n\t")
+        value = " ".join(value.replace("-->", "→").split())
+        if not value:
+            raise ValueError("a title needs some text")
+        return value
 
     @property
     def end(self) -> Seconds:
@@ -147,6 +157,10 @@ class Timeline(_Model):
             overlap = clip.transition.length
             if overlap and (overlap > before.length - 0.25 or overlap > clip.length - 0.25):
                 raise ValueError(f"clip {clip.id}: its {clip.transition.kind} is longer than a clip it joins")
+        for i, clip in enumerate(video):
+            around = clip.transition.length + (video[i + 1].transition.length if i + 1 < len(video) else 0)
+            if around > clip.length - 0.25:
+                raise ValueError(f"clip {clip.id} is too short for the transitions into and out of it")
         for name in ("voiceover", "music", "text"):
             _no_overlaps(name, getattr(self.tracks, name))
         if len(self.tracks.music) > 1:

@@ -293,6 +293,9 @@ def compile_cancel(request: HttpRequest, project_id: int, compile_id: int) -> Ht
     try:
         job = services.compile_cancel(job=job)
     except ValidationError as error:
+        if job.purpose != RenderPurpose.COMPILE:
+            context = {"project": project, "job": job, "purpose": job.purpose}
+            return render(request, "editor/editor.html#render-status", context, status=422)
         return _compile(request, project, status=422, action_error=" ".join(error.messages))
     if job.purpose != RenderPurpose.COMPILE:
         if not request.htmx:

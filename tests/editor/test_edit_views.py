@@ -140,3 +140,17 @@ def test_it_keeps_outsiders_and_viewers_out(client, outsider, viewer, project, e
     clip = _clips(editor)[0]
     response = client.post(reverse("edit_op", args=[project.pk]), {"op": "remove", "clip": clip.id})
     assert response.status_code == 403 and len(_clips(editor)) == 3
+
+
+def test_it_keeps_working_when_a_clips_shot_is_deleted(client, owner, project, editor, segments):
+    login(client, owner)
+    segments[1].shot.delete()
+    page = client.get(reverse("project_edit", args=[project.pk]))
+    assert page.status_code == 200 and "missing media" in page.content.decode()
+    missing = _clips(editor)[1]
+    selected = client.get(reverse("project_edit", args=[project.pk]) + f"?clip={missing.id}").content.decode()
+    assert "Its video was deleted with its shot or scene" in selected
+    render = client.post(reverse("edit_render", args=[project.pk]), {"purpose": "preview"}, headers=HX)
+    assert render.status_code == 422 and "media that does not exist" in render.content.decode()
+    client.post(reverse("edit_op", args=[project.pk]), {"op": "remove", "clip": missing.id}, headers=HX)
+    assert len(_clips(editor)) == 2

@@ -278,3 +278,29 @@ def test_it_exports_and_previews_the_timeline_through_the_renderer(editor, owner
     with av.open(preview.output.path) as container:
         assert container.streams.video[0].codec_context.width == 640
         assert container.duration / av.time_base == pytest.approx(timeline.duration, abs=0.15)
+
+
+def test_it_refuses_a_clip_too_short_for_the_transitions_around_it(editor, owner):
+    clips = _current(editor).tracks.video
+    _edit(editor, owner, lambda t: tl.trim(t, clip_id=clips[1].id, start=0, end=1.4))
+    with pytest.raises(tl.TimelineError, match="too short for the transitions into and out of it"):
+        _edit(editor, owner, lambda t: tl.set_transition(t, clip_id=clips[2].id, kind="dissolve", length=0.8))
+
+
+def test_it_keeps_a_looping_music_bed_to_the_end_of_the_video(project, owner, segments):
+    run_audio(services.music_request(project=project, user=owner))
+    editor = services.editor_open(project=project, user=owner)
+    assert _current(editor).tracks.music[0].end == pytest.approx(5.0)
+    clip = _current(editor).tracks.video[2]
+    _edit(editor, owner, lambda t: tl.remove(t, clip_id=clip.id))
+    timeline = _current(editor)
+    assert timeline.tracks.music[0].end == pytest.approx(timeline.duration) == pytest.approx(3.5)
+
+
+def test_it_keeps_titles_to_one_plain_line():
+    clip = tl.TextClip(id="t", text="Line one\n\nLine --> two\x00", start=0, duration=1)
+    assert clip.text == "Line one Line → two"
+    from editor import captions
+
+    ass = captions.to_ass([captions.Overlay(0, 1, r"C:\Nope {\b1}")], width=640, height=360)
+    assert "C:\\\u2060Nope (\\\u2060b1)" in ass, "no override codes or line breaks from typed text"
