@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
@@ -21,7 +22,7 @@ from editor.renderer import PRESETS, TRANSITIONS
 from projects.access import project_for
 from projects.models import Role, VideoProject
 from projects.views import stage_context
-from storyboard.models import SegmentStatus, VideoSegment
+from storyboard.models import ApprovalStatus, SegmentStatus, VideoSegment
 from videopipe.media import serve_file
 
 ZOOMS = (40, 80, 160)  # pixels per second of timeline
@@ -60,12 +61,18 @@ def _selected(timeline: tl.Timeline, rows: list[dict], clip_id: str) -> dict | N
         if row["clip"].id == clip_id:
             if row["segment"] is None:
                 return {"kind": "video", **row, "versions": [], "is_last": row["index"] == len(rows) - 1}
-            versions = VideoSegment.objects.filter(shot_id=row["segment"].shot_id, status=SegmentStatus.COMPLETED)
+            # The approved versions of the clip's shot, and the one it uses now whatever its state.
+            versions = VideoSegment.objects.filter(
+                Q(approval_status=ApprovalStatus.APPROVED) | Q(pk=row["segment"].pk),
+                shot_id=row["segment"].shot_id,
+                status=SegmentStatus.COMPLETED,
+            )
             return {
                 "kind": "video",
                 **row,
                 "versions": versions.exclude(video="").order_by("-version"),
                 "is_last": row["index"] == len(rows) - 1,
+                "split_at": round(row["clip"].length / 2, 2),
             }
     for name in ("voiceover", "music", "text"):
         for clip in getattr(timeline.tracks, name):
@@ -193,7 +200,9 @@ def _change(data: QueryDict, project: VideoProject) -> tuple[Callable[[tl.Timeli
         kind, length = data.get("kind", "cut"), _number(data, "length", 0)
         return (lambda t: tl.set_transition(t, clip_id=clip, kind=kind, length=length)), f"Set a {kind}"
     if op == "swap":
-        segment = get_object_or_404(VideoSegment, pk=int(_number(data, "segment")), project=project)
+        segment = get_object_or_404(
+            VideoSegment, pk=int(_number(data, "segment")), project=project, approval_status=ApprovalStatus.APPROVED
+        )
         return (lambda t: tl.swap(t, clip_id=clip, segment=segment.pk, source_duration=segment.duration or 0)), (
             f"Used version {segment.version}"
         )

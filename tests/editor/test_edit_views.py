@@ -154,3 +154,37 @@ def test_it_keeps_working_when_a_clips_shot_is_deleted(client, owner, project, e
     assert render.status_code == 422 and "media that does not exist" in render.content.decode()
     client.post(reverse("edit_op", args=[project.pk]), {"op": "remove", "clip": missing.id}, headers=HX)
     assert len(_clips(editor)) == 2
+
+
+def test_it_swaps_only_for_approved_versions_and_splits_halfway_by_default(
+    client, owner, project, editor, segments, raw_clips
+):
+    from storyboard.models import ApprovalStatus
+    from tests.factories import make_segment
+
+    approved = make_segment(
+        segments[0].shot,
+        version=2,
+        data=raw_clips[1],
+        duration=2.0,
+        is_current=False,
+        approval_status=ApprovalStatus.APPROVED,
+    )
+    rejected = make_segment(
+        segments[0].shot,
+        version=3,
+        data=raw_clips[1],
+        duration=2.0,
+        is_current=False,
+        approval_status=ApprovalStatus.REJECTED,
+    )
+    login(client, owner)
+    clip = _clips(editor)[0]
+    page = client.get(reverse("project_edit", args=[project.pk]) + f"?clip={clip.id}").content.decode()
+    assert f'<option value="{approved.pk}"' in page and f'<option value="{rejected.pk}"' not in page
+    assert 'id="split-at" name="at" value="1.00"' in page
+    url = reverse("edit_op", args=[project.pk])
+    refused = client.post(url, {"op": "swap", "clip": clip.id, "segment": rejected.pk}, headers=HX)
+    assert refused.status_code == 404
+    client.post(url, {"op": "swap", "clip": clip.id, "segment": approved.pk}, headers=HX)
+    assert _clips(editor)[0].segment == approved.pk
