@@ -784,13 +784,13 @@ def _queue_variants(
 
 
 @transaction.atomic
-def shot_generate(*, shot: SceneShot, user: AbstractBaseUser) -> list[ShotImage]:
-    """Six fresh variants from the shot's prompt: iteration 0, or a new unparented iteration after it."""
+def shot_generate(*, shot: SceneShot, user: AbstractBaseUser, count: int = VARIANTS_PER_ITERATION) -> list[ShotImage]:
+    """Fresh variants (six unless told) from the shot's prompt: iteration 0, or a new unparented iteration after it."""
     project = shot.project
     prompt = compose_image_prompt(project, shot.initial_prompt or shot.description)
     if not prompt.strip():
         raise ValidationError("Give the shot a description or an image prompt first.")
-    images = shot_images_create_batch(shot=shot, iteration_prompt=prompt)
+    images = shot_images_create_batch(shot=shot, iteration_prompt=prompt, count=count)
     _queue_variants(
         project=project,
         user=user,
