@@ -247,11 +247,13 @@ def edit_op(request: HttpRequest, project_id: int) -> HttpResponse:
 def edit_history(request: HttpRequest, project_id: int, action: str) -> HttpResponse:
     project = project_for(request, project_id, minimum=Role.EDITOR)
     editor = get_object_or_404(EditorProject, project=project)
+    raw = request.POST.get("base", "")
+    base = int(raw) if raw.isdigit() else None
     try:
         if action == "undo":
-            revision = services.timeline_undo(editor=editor)
+            revision = services.timeline_undo(editor=editor, base=base)
         elif action == "redo":
-            revision = services.timeline_redo(editor=editor)
+            revision = services.timeline_redo(editor=editor, base=base)
         else:
             raise Http404("No such action.")
     except ValidationError as error:
@@ -326,10 +328,11 @@ def interchange_zip(request: HttpRequest, project_id: int) -> HttpResponse:
             path = services.timeline_interchange(editor=editor, workdir=workdir, stack=stack)
         handle = path.open("rb")
     except (tl.TimelineError, services.CompileInputError) as error:
+        shutil.rmtree(workdir, ignore_errors=True)
         return _editor(request, project, status=422, action_error=str(error))
-    finally:
-        if "handle" not in locals():
-            shutil.rmtree(workdir, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     # The open handle keeps the zip readable while it is sent; the folder itself can go now.
     shutil.rmtree(workdir, ignore_errors=True)
     return FileResponse(handle, as_attachment=True, filename=path.name, content_type="application/zip")

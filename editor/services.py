@@ -843,9 +843,17 @@ def timeline_edit(
     return _commit(editor, user=user, data=change(tl.parse(editor.current.timeline)), note=note, base=base)
 
 
+def _check_base(editor: EditorProject, base: int | None) -> None:
+    if base is not None and editor.current is not None and editor.current.number != base:
+        raise ValidationError(
+            f"The timeline changed in another window (it is at revision {editor.current.number} now). Reload to see it."
+        )
+
+
 @transaction.atomic
-def timeline_undo(*, editor: EditorProject) -> TimelineRevision:
+def timeline_undo(*, editor: EditorProject, base: int | None = None) -> TimelineRevision:
     editor = _editor_locked(editor)
+    _check_base(editor, base)
     if editor.current is None or editor.current.parent_id is None:
         raise ValidationError("Nothing to undo.")
     editor.current = editor.current.parent
@@ -854,8 +862,9 @@ def timeline_undo(*, editor: EditorProject) -> TimelineRevision:
 
 
 @transaction.atomic
-def timeline_redo(*, editor: EditorProject) -> TimelineRevision:
+def timeline_redo(*, editor: EditorProject, base: int | None = None) -> TimelineRevision:
     editor = _editor_locked(editor)
+    _check_base(editor, base)
     child = editor.current.children.order_by("-number").first() if editor.current else None
     if child is None:
         raise ValidationError("Nothing to redo.")

@@ -188,3 +188,16 @@ def test_it_swaps_only_for_approved_versions_and_splits_halfway_by_default(
     assert refused.status_code == 404
     client.post(url, {"op": "swap", "clip": clip.id, "segment": approved.pk}, headers=HX)
     assert _clips(editor)[0].segment == approved.pk
+
+
+def test_it_refuses_an_undo_from_a_stale_page(client, owner, project, editor):
+    login(client, owner)
+    clip = _clips(editor)[0]
+    client.post(
+        reverse("edit_op", args=[project.pk]), {"op": "trim", "clip": clip.id, "in": "0", "out": "1.5"}, headers=HX
+    )
+    stale = client.post(reverse("edit_undo", args=[project.pk]), {"base": "1"}, headers=HX)
+    assert stale.status_code == 422 and "changed in another window" in stale.content.decode()
+    assert _clips(editor)[0].end == 1.5
+    fresh = client.post(reverse("edit_undo", args=[project.pk]), {"base": "2"}, headers=HX)
+    assert fresh.status_code == 200 and _clips(editor)[0].end == 2.0
