@@ -201,3 +201,21 @@ def test_it_refuses_an_undo_from_a_stale_page(client, owner, project, editor):
     assert _clips(editor)[0].end == 1.5
     fresh = client.post(reverse("edit_undo", args=[project.pk]), {"base": "2"}, headers=HX)
     assert fresh.status_code == 200 and _clips(editor)[0].end == 2.0
+
+
+def test_it_sets_a_clips_volume_and_fades_from_the_inspector(client, owner, project, segments):
+    from tests.editor.conftest import run_audio
+
+    run_audio(services.music_request(project=project, user=owner))
+    editor = services.editor_open(project=project, user=owner)
+    login(client, owner)
+    music = tl.parse(editor.current.timeline).tracks.music[0]
+    page = client.get(reverse("project_edit", args=[project.pk]) + f"?clip={music.id}").content.decode()
+    assert 'id="audio-volume" name="volume" value="35"' in page and "Duck the music under the voice" in page
+    data = {"op": "audio", "clip": music.id, "volume": "60", "fade_in": "0.5", "fade_out": "1"}
+    client.post(reverse("edit_op", args=[project.pk]), data, headers=HX)
+    client.post(reverse("edit_op", args=[project.pk]), {"op": "duck", "clip": music.id}, headers=HX)
+    editor.refresh_from_db()
+    timeline = tl.parse(editor.current.timeline)
+    assert (timeline.tracks.music[0].volume, timeline.tracks.music[0].fade_in) == (0.6, 0.5)
+    assert timeline.duck_music is False

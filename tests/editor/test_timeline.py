@@ -78,8 +78,7 @@ def test_it_swaps_a_clip_for_another_version_of_its_segment(project, editor, own
     assert (swapped.segment, swapped.end) == (other.pk, 1.5), "trim kept where it fits the shorter version"
 
 
-def test_it_sets_audio_levels_fades_ducking_and_text(editor, owner):
-    _edit(editor, owner, lambda t: tl.set_duck(t, on=False))
+def _title(editor, owner, text: str, *, start: float, duration: float) -> None:
     _edit(
         editor,
         owner,
@@ -87,17 +86,54 @@ def test_it_sets_audio_levels_fades_ducking_and_text(editor, owner):
             t,
             clip_id=None,
             kind="title",
-            text="Tokyo",
-            start=0.5,
-            duration=2,
+            text=text,
+            start=start,
+            duration=duration,
             position="center",
             style="boxed",
             size="large",
         ),
     )
+
+
+def test_it_sets_audio_levels_fades_ducking_and_text(project, owner, segments):
+    run_audio(services.music_request(project=project, user=owner))
+    editor = services.editor_open(project=project, user=owner)
+    music = _current(editor).tracks.music[0]
+    _edit(editor, owner, lambda t: tl.set_audio(t, clip_id=music.id, volume=0.5, fade_in=1.0, fade_out=2.0))
+    _edit(editor, owner, lambda t: tl.set_duck(t, on=False))
+    _title(editor, owner, "Tokyo", start=0.5, duration=2)
     timeline = _current(editor)
+    assert (timeline.tracks.music[0].volume, timeline.tracks.music[0].fade_in, timeline.tracks.music[0].fade_out) == (
+        0.5,
+        1.0,
+        2.0,
+    )
     assert timeline.duck_music is False
     assert timeline.tracks.text[0].text == "Tokyo" and timeline.tracks.text[0].style == "boxed"
+    with pytest.raises(tl.TimelineError, match="fades are longer than the clip"):
+        _edit(editor, owner, lambda t: tl.set_audio(t, clip_id=music.id, fade_in=4.0))
+
+
+def test_it_mixes_each_audio_clip_at_its_place_level_and_fades():
+    from pathlib import Path
+
+    from editor import renderer
+
+    mix = renderer.Mix(
+        voices=[renderer.Voice(Path("v.wav"), 1.5, offset=0.25, length=2.0, volume=0.8, fade_in=0.1, fade_out=0.3)],
+        music=Path("m.wav"),
+        music_volume=0.4,
+        music_start=0.5,
+        music_length=3.0,
+        music_fade_out=1.0,
+    )
+    graph, _ = renderer.mix_graph([2.0, 2.0], [renderer.Join()], mix, first_voice_input=2)
+    assert "atrim=0.2500:2.2500,asetpts=PTS-STARTPTS,volume=0.800,afade=t=in:st=0:d=0.100" in graph
+    assert "afade=t=out:st=1.700:d=0.300,adelay=1500:all=1" in graph
+    assert (
+        "atrim=0.0000:3.0000,asetpts=PTS-STARTPTS,volume=0.400,afade=t=out:st=2.000:d=1.000,adelay=500:all=1" in graph
+    )
 
 
 @pytest.mark.parametrize(
@@ -240,21 +276,7 @@ def test_it_exports_and_previews_the_timeline_through_the_renderer(editor, owner
         default_storage.save(segment.video.name, ContentFile(flat.read_bytes()))
     clips = _current(editor).tracks.video
     _edit(editor, owner, lambda t: tl.trim(t, clip_id=clips[0].id, start=0.5, end=2.0))
-    _edit(
-        editor,
-        owner,
-        lambda t: tl.set_text(
-            t,
-            clip_id=None,
-            kind="title",
-            text="TOKYO",
-            start=0.2,
-            duration=1.0,
-            position="center",
-            style="boxed",
-            size="large",
-        ),
-    )
+    _title(editor, owner, "TOKYO", start=0.2, duration=1.0)
     timeline = _current(editor)
     job = services.timeline_render(editor=editor, user=owner, purpose="export", fps=25, quality="draft")
     job = services.compile_run(job_id=job.pk)
