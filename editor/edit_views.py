@@ -99,7 +99,7 @@ def editor_context(
         return {**context, "approved": selectors.approved_segments(project=project)}
     revision = TimelineRevision.objects.select_related("parent").get(pk=editor.current_id)
     timeline = tl.parse(revision.timeline)
-    assets = AudioAsset.objects.in_bulk([c.asset for n in ("voiceover", "music") for c in getattr(timeline.tracks, n)])
+    assets = services.timeline_assets(timeline)
     video = _video_rows(timeline, pps)
     duration = timeline.duration
     return {

@@ -23,7 +23,9 @@ def compile_changed(job: CompileJob) -> None:
 
     job = CompileJob.objects.select_related("project", "final_video").get(pk=job.pk)
     if job.purpose != "compile":
-        context = {"project": job.project, "job": job, "purpose": job.purpose, "oob": True}
+        from editor.edit_views import render_status_context  # noqa: PLC0415
+
+        context = {**render_status_context(job.project, job, job.purpose), "oob": True}
         push(
             job.project_id,
             {f"render-status-{job.purpose}": render_partial("editor/editor.html#render-status", context)},

@@ -9,7 +9,7 @@ a render is decided by the row.
 import contextlib
 import logging
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from itertools import pairwise
@@ -47,7 +47,7 @@ from editor.models import (
 )
 from generation import ingest
 from generation.models import Capability, Job
-from generation.providers.files import local_copy
+from generation.providers.files import local_copy, local_path
 from generation.services import COST, JobSpec, jobs_create
 from projects.models import ProjectScene, ShotImage, VideoProject
 from projects.services import project_touch
@@ -138,7 +138,7 @@ def voiceovers_request(
     return assets
 
 
-def _music_length(project: VideoProject) -> float:
+def music_length(project: VideoProject) -> float:
     seconds = sum(s.duration or 0 for s in selectors.approved_segments(project=project)) or project.target_duration
     return float(min(max(seconds + 2, 10), 600))
 
@@ -156,7 +156,7 @@ def music_request(*, project: VideoProject, user: AbstractBaseUser, mood: str = 
     _, music = selectors.current_audio(project=project)
     if music is not None and music.is_working:
         raise ValidationError("A music bed is already being made.")
-    length = _music_length(project)
+    length = music_length(project)
     asset = _new_audio(
         project=project, kind=AudioKind.MUSIC, scene=None, prompt=prompt, requested_duration=length, created_by=user
     )
@@ -285,13 +285,13 @@ def segment_normalize(*, segment_id: int) -> VideoSegment | None:
 # Compiles -------------------------------------------------------------------------
 
 
-def _is_normalized(segment: VideoSegment, aspect: str) -> bool:
+def is_normalized(segment: VideoSegment, aspect: str) -> bool:
     return bool(segment.normalized) and segment.normalized_aspect == aspect
 
 
 def render_path(*, segments: Sequence[VideoSegment], aspect: str, burn: bool, project_aspect: str) -> str:
     """ "smart" when every segment can be copied as is; "full" when some picture must be encoded again."""
-    if burn or aspect != project_aspect or not all(_is_normalized(s, aspect) for s in segments):
+    if burn or aspect != project_aspect or not all(is_normalized(s, aspect) for s in segments):
         return "full"
     return "smart"
 
@@ -426,20 +426,10 @@ def _label(segment: VideoSegment) -> str:
     return f"Scene {segment.scene.scene_number} · shot {segment.shot.shot_number} (v{segment.version})"
 
 
-@contextlib.contextmanager
-def _local(name: str) -> Iterator[Path]:
-    """A local path for a stored file: the file itself on local storage, a temporary copy from S3."""
-    try:
-        yield Path(default_storage.path(name))
-    except NotImplementedError:
-        with local_copy(name) as path:
-            yield path
-
-
 def _open(stack: contextlib.ExitStack, name: str, what: str) -> Path:
     if not name or not default_storage.exists(name):
         raise CompileInputError(f"The file of {what} is missing from storage. Regenerate it, or leave it out.")
-    return stack.enter_context(_local(name))
+    return stack.enter_context(local_path(name))
 
 
 def _probe(path: Path, what: str) -> float:
@@ -540,7 +530,7 @@ def _render(job: CompileJob, stack: contextlib.ExitStack, control: renderer.Cont
     aspect = job.aspect_ratio
     clips, durations = [], []
     for segment in segments:
-        use_house = _is_normalized(segment, aspect) and default_storage.exists(segment.normalized.name)
+        use_house = is_normalized(segment, aspect) and default_storage.exists(segment.normalized.name)
         name = segment.normalized.name if use_house else segment.video.name
         path = _open(stack, name, _label(segment))
         durations.append(_probe(path, _label(segment)))
@@ -724,13 +714,17 @@ def _initial_timeline(project: VideoProject) -> dict:
     return tl.parse(data).dump()
 
 
+def timeline_assets(timeline: tl.Timeline) -> dict[int, AudioAsset]:
+    """The audio assets a timeline's voiceover and music clips use, by id (with their scenes)."""
+    ids = [c.asset for name in ("voiceover", "music") for c in getattr(timeline.tracks, name)]
+    return AudioAsset.objects.select_related("scene").in_bulk(ids)
+
+
 def check_media(timeline: tl.Timeline, project: VideoProject) -> tl.Timeline:
     """Refuse clips whose media is unknown, unplayable or another project's; take media lengths from the rows."""
     data = timeline.dump()
     segments = VideoSegment.objects.in_bulk([c.segment for c in timeline.tracks.video])
-    assets = AudioAsset.objects.in_bulk(
-        [c.asset for name in ("voiceover", "music") for c in getattr(timeline.tracks, name)]
-    )
+    assets = timeline_assets(timeline)
     for clip in data["tracks"]["video"]:
         segment = segments.get(clip["segment"])
         if segment is None:
@@ -942,7 +936,7 @@ def _render_timeline(job: CompileJob, stack: contextlib.ExitStack, control: rend
     for clip in timeline.tracks.video:
         segment = segments[clip.segment]
         use_house = (
-            house and _is_normalized(segment, job.aspect_ratio) and default_storage.exists(segment.normalized.name)
+            house and is_normalized(segment, job.aspect_ratio) and default_storage.exists(segment.normalized.name)
         )
         path = _open(stack, segment.normalized.name if use_house else segment.video.name, _label(segment))
         _probe(path, _label(segment))
@@ -952,7 +946,7 @@ def _render_timeline(job: CompileJob, stack: contextlib.ExitStack, control: rend
         )
         used.append(segment)
     joins = [renderer.Join(c.transition.kind, c.transition.length) for c in timeline.tracks.video[1:]]
-    assets = AudioAsset.objects.in_bulk([c.asset for n in ("voiceover", "music") for c in getattr(timeline.tracks, n)])
+    assets = timeline_assets(timeline)
     mix = renderer.Mix(duck=timeline.duck_music, target_lufs=-14.0, true_peak=TRUE_PEAK)
     for voice in timeline.tracks.voiceover:
         path = _open(stack, assets[voice.asset].audio.name, "a voiceover")
@@ -1011,7 +1005,7 @@ def timeline_interchange(*, editor: EditorProject, workdir: Path, stack: context
     for pk, segment in segments.items():
         name = f"scene{segment.scene.scene_number}-shot{segment.shot.shot_number}-v{segment.version}.mp4"
         media[f"segment:{pk}"] = interchange.Media(name, _open(stack, segment.video.name, _label(segment)))
-    assets = AudioAsset.objects.in_bulk([c.asset for n in ("voiceover", "music") for c in getattr(timeline.tracks, n)])
+    assets = timeline_assets(timeline)
     for pk, asset in assets.items():
         suffix = Path(asset.audio.name).suffix
         name = f"{asset.kind}-{asset.scene.scene_number if asset.scene_id else 'bed'}-v{asset.version}{suffix}"

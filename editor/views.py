@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from editor import selectors, services
+from editor.edit_views import render_status_context
 from editor.forms import TRANSITION_LABELS, CompileForm, MusicForm, MusicUploadForm, SoundSettingsForm
 from editor.models import AudioAsset, AudioKind, CompileJob, FinalVideo, RenderPurpose
 from editor.renderer import TRANSITIONS
@@ -43,7 +44,7 @@ def voice_row_context(project: VideoProject, scene_id: int) -> dict:
 def music_context(project: VideoProject, **extra: object) -> dict:
     sound = selectors.sound_settings_of(project=project)
     _, music = selectors.current_audio(project=project)
-    length = services._music_length(project)
+    length = services.music_length(project)
     return {
         "project": project,
         "music": music,
@@ -225,7 +226,7 @@ def compile_context(project: VideoProject, posted: dict[str, list[str]] | None =
             segments=segments, aspect=project.aspect_ratio, burn=False, project_aspect=project.aspect_ratio
         )
         == "smart",
-        "unnormalized": sum(1 for s in segments if not services._is_normalized(s, project.aspect_ratio)),
+        "unnormalized": sum(1 for s in segments if not services.is_normalized(s, project.aspect_ratio)),
         "voice_count": sum(1 for v in voices.values() if v.is_ready),
         "music": music if music and music.is_ready else None,
         "job": active or extra.pop("job", None),
@@ -294,14 +295,13 @@ def compile_cancel(request: HttpRequest, project_id: int, compile_id: int) -> Ht
         job = services.compile_cancel(job=job)
     except ValidationError as error:
         if job.purpose != RenderPurpose.COMPILE:
-            context = {"project": project, "job": job, "purpose": job.purpose}
+            context = render_status_context(project, job, job.purpose)
             return render(request, "editor/editor.html#render-status", context, status=422)
         return _compile(request, project, status=422, action_error=" ".join(error.messages))
     if job.purpose != RenderPurpose.COMPILE:
         if not request.htmx:
             return redirect("project_edit", project_id=project.pk)
-        context = {"project": project, "job": job, "purpose": job.purpose}
-        return render(request, "editor/editor.html#render-status", context)
+        return render(request, "editor/editor.html#render-status", render_status_context(project, job, job.purpose))
     if not request.htmx:
         return redirect("project_compile", project_id=project.pk)
     return render(request, "editor/compile.html#compile-status", status_context(project, job))

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 
 @dataclass(frozen=True)
@@ -10,8 +10,7 @@ class Stage:
     slug: str
     name: str
     summary: str
-    # The URL name of the stage's page once its work has landed; None until then.
-    url_name: str | None = None
+    url_name: str  # the stage's page
 
 
 STAGES: tuple[Stage, ...] = (
@@ -42,9 +41,4 @@ STAGE_BY_SLUG = {stage.slug: stage for stage in STAGES}
 
 
 def stage_url(stage: Stage, project_id: int) -> str:
-    if stage.url_name:
-        try:
-            return reverse(stage.url_name, args=[project_id])
-        except NoReverseMatch:
-            pass
-    return reverse("project_stage", args=[project_id, stage.slug])
+    return reverse(stage.url_name, args=[project_id])

@@ -85,11 +85,8 @@ def project_stage(request: HttpRequest, project_id: int, stage: str) -> HttpResp
     project = project_for(request, project_id)
     if stage not in STAGE_BY_SLUG:
         raise Http404("No such stage.")
-    if STAGE_BY_SLUG[stage].url_name:
-        # Every stage has its own page now; old links to the placeholder land there.
-        return redirect(stage_url(STAGE_BY_SLUG[stage], project.pk))
-    context = {"project": project, "stage": STAGE_BY_SLUG[stage], **stage_context(project, current=stage)}
-    return render(request, "projects/project_stage.html", context)
+    # Links made before each stage had its own page land there.
+    return redirect(stage_url(STAGE_BY_SLUG[stage], project.pk))
 
 
 @login_required

@@ -44,6 +44,8 @@ from storyboard.models import (
 from storyboard.signals import segment_approved
 
 RESOLUTION = "720p"
+# What a segment's generation params pass on to the video request.
+REQUEST_KEYS = ("prompt", "duration", "resolution", "aspect_ratio", "seed")
 
 
 class EstimateChangedError(ValidationError):
@@ -309,7 +311,7 @@ def _start(segment: VideoSegment, *, attempt: int = 0) -> Job | None:
         if segment.source_image is None or not segment.source_image.image:
             raise ValidationError("The master image this segment was made from is gone. Animate the shot again.")
         capability = Capability.VIDEO
-        request = {k: params[k] for k in ("prompt", "duration", "resolution", "aspect_ratio", "seed") if k in params}
+        request = {k: params[k] for k in REQUEST_KEYS if k in params}
         request["image"] = segment.source_image.image.name
     key = f"segment:{segment.pk}" + (f":retry:{attempt}" if attempt else "")
     spec = JobSpec(capability=capability, input=request, target=segment, idempotency_key=key, model=model)
@@ -406,11 +408,7 @@ def segment_lipsync(
     segment = _locked(segment)
     if not segment.is_playable or not segment.is_current:
         raise ValidationError("Only the shot's current, finished version can be lip-synced.")
-    kept = {
-        k: v
-        for k, v in segment.generation_params.items()
-        if k in ("prompt", "duration", "resolution", "aspect_ratio", "seed")
-    }
+    kept = {k: v for k, v in segment.generation_params.items() if k in REQUEST_KEYS}
     params = {
         **kept,
         "lipsync": {

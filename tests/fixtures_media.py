@@ -1,5 +1,7 @@
 """Real media for tests: small clips made once per session with the wheel's ffmpeg."""
 
+from pathlib import Path
+
 import pytest
 
 from generation import ffmpeg
@@ -34,3 +36,30 @@ def raw_clips(tmp_path_factory) -> list[bytes]:
         )
         clips.append(out.read_bytes())
     return clips
+
+
+def flat_clip(path: Path, *, grey: str = "0x9a9a9a", tone: int = 440) -> Path:
+    """A 2-second flat grey 640x360 clip with a tone: anything dark or white in it was drawn on top."""
+    ffmpeg.run(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c={grey}:s=640x360:r=24:d=2",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={tone}:sample_rate=44100:duration=2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(path),
+        ]
+    )
+    return path

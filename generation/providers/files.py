@@ -20,3 +20,13 @@ def local_copy(name: str) -> Iterator[Path]:
         with default_storage.open(name, "rb") as src, path.open("wb") as dst:
             shutil.copyfileobj(src, dst, length=1024 * 1024)
         yield path
+
+
+@contextmanager
+def local_path(name: str) -> Iterator[Path]:
+    """The stored file itself on local storage (no copy), or a temporary copy from object storage."""
+    try:
+        yield Path(default_storage.path(name))
+    except NotImplementedError:  # object storage has no local path
+        with local_copy(name) as path:
+            yield path

@@ -11,9 +11,9 @@ from playwright.sync_api import Page, expect
 
 from editor import timeline as tl
 from editor.models import EditorProject, FinalVideo
-from generation import ffmpeg
 from tests.browser.test_sound_compile import _login
 from tests.editor.conftest import approved_segments
+from tests.fixtures_media import flat_clip
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,28 +23,7 @@ def _flat_clips(segments, tmp_path: Path) -> None:
     for n, segment in enumerate(segments):
         flat = tmp_path / f"flat-{n}.mp4"
         grey = ("0x8a8a8a", "0x9a9a9a", "0xaaaaaa")[n]
-        ffmpeg.run(
-            [
-                "-f",
-                "lavfi",
-                "-i",
-                f"color=c={grey}:s=640x360:r=24:d=2",
-                "-f",
-                "lavfi",
-                "-i",
-                f"sine=frequency={330 + 110 * n}:sample_rate=44100:duration=2",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-pix_fmt",
-                "yuv420p",
-                "-c:a",
-                "aac",
-                "-shortest",
-                str(flat),
-            ]
-        )
+        flat_clip(flat, grey=grey, tone=330 + 110 * n)
         default_storage.delete(segment.video.name)
         default_storage.save(segment.video.name, ContentFile(flat.read_bytes()))
 

@@ -245,32 +245,10 @@ def test_it_exports_and_previews_the_timeline_through_the_renderer(editor, owner
     from django.core.files.storage import default_storage
 
     from editor.models import CompileStatus
-    from generation import ffmpeg
+    from tests.fixtures_media import flat_clip
 
     # Flat grey pictures, so the title's box and letters are all that is dark or white.
-    flat = tmp_path / "flat.mp4"
-    ffmpeg.run(
-        [
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=0x9a9a9a:s=640x360:r=24:d=2",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=44100:duration=2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-            str(flat),
-        ]
-    )
+    flat = flat_clip(tmp_path / "flat.mp4")
     for segment in segments:
         default_storage.delete(segment.video.name)
         default_storage.save(segment.video.name, ContentFile(flat.read_bytes()))
