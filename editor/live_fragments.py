@@ -3,6 +3,7 @@
 from editor.models import AudioAsset, AudioKind, CompileJob
 from generation.live import TARGET_FRAGMENTS, push, render_partial
 from generation.models import Job
+from projects.models import Scene, VideoClip
 
 
 def audio_fragments(asset: AudioAsset, job: Job) -> dict[str, str]:
@@ -33,3 +34,49 @@ def compile_changed(job: CompileJob) -> None:
         return
     html = render_partial("editor/compile.html#compile-status", {**status_context(job.project, job), "oob": True})
     push(job.project_id, {"compile-status": html})
+
+
+# Quick mode: a scene's image as it lands, the actions (the clip button waits for every image), and
+# the whole board once clips are being made (it is read-only then, so nothing typed is lost).
+
+
+def _quick_context(project) -> dict:  # noqa: ANN001
+    from editor.quick_views import quick_context  # noqa: PLC0415
+    from projects.views import stage_context  # noqa: PLC0415
+
+    project.user_role = "viewer"  # a push goes to every member; the page's own role shows editor-only parts
+    return {**quick_context(project), **stage_context(project, current="quick"), "oob": True}
+
+
+def quick_scene_fragments(scene: Scene, job: Job) -> dict[str, str]:
+    context = _quick_context(scene.project)
+    context["scene"] = next((s for s in context["scenes"] if s.pk == scene.pk), None)
+    if context["scene"] is None:
+        return {}
+    return {
+        f"quick-image-{scene.pk}": render_partial("editor/quick.html#scene-image", context),
+        "quick-actions": render_partial("editor/quick.html#actions", context),
+    }
+
+
+def quick_clip_fragments(clip: VideoClip, job: Job) -> dict[str, str]:
+    return {"quick-board": render_partial("editor/quick.html#board", _quick_context(clip.project))}
+
+
+TARGET_FRAGMENTS["projects.scene"] = quick_scene_fragments
+TARGET_FRAGMENTS["projects.videoclip"] = quick_clip_fragments
+
+
+_plan_fragments = TARGET_FRAGMENTS.get("projects.videoproject")
+
+
+def project_fragments(project, job: Job) -> dict[str, str]:  # noqa: ANN001
+    """A Quick project's questions and storyboard drafts land on its board; a Director project's in its plan."""
+    if project.is_quick:
+        if job.input.get("task") in ("questions", "script") and job.is_terminal:
+            return {"quick-board": render_partial("editor/quick.html#board", _quick_context(project))}
+        return {}
+    return _plan_fragments(project, job) if _plan_fragments else {}
+
+
+TARGET_FRAGMENTS["projects.videoproject"] = project_fragments

@@ -49,8 +49,10 @@ from generation import ingest
 from generation.models import Capability, Job
 from generation.providers.files import local_copy, local_path
 from generation.services import COST, JobSpec, jobs_create
-from projects.models import ProjectScene, ShotImage, VideoProject
-from projects.services import project_touch
+from projects.legacy import project_mirror
+from projects.models import ProjectScene, ProjectStatus, ShotImage, VideoProject
+from projects.services import project_set_status, project_touch
+from projects.signals import quick_clips_ready
 from storyboard import services as storyboard_services
 from storyboard.models import VideoSegment
 from storyboard.signals import segment_approved
@@ -255,6 +257,38 @@ def _normalize_when_approved(sender: type, *, segment: VideoSegment, **kwargs: o
     from editor.tasks import normalize_segment  # noqa: PLC0415 - tasks imports this module
 
     transaction.on_commit(lambda: normalize_segment.send(segment.pk))
+
+
+@receiver(quick_clips_ready)
+def _compile_when_quick_clips_ready(sender: type, *, project: VideoProject, **kwargs: object) -> None:
+    from editor.tasks import quick_compile  # noqa: PLC0415 - tasks imports this module
+
+    transaction.on_commit(lambda: quick_compile.send(project.pk))
+
+
+QUICK_DISSOLVE = {"kind": "dissolve", "length": 0.5}
+
+
+@transaction.atomic
+def quick_compile(*, project_id: int) -> CompileJob | None:
+    """A Quick project's clips, all landed: mirrored as approved Director segments, then compiled (once)."""
+    project = _lock(VideoProject.objects.get(pk=project_id))
+    if not project.is_quick or project.status != ProjectStatus.GENERATING_VIDEO:
+        return None  # already compiled, or the storyboard was redrafted meanwhile
+    project_mirror(project=project)
+    project_set_status(project=project, status=ProjectStatus.EDITOR)
+    segments = selectors.approved_segments(project=project)
+    starter = Job.objects.filter(project=project, capability=Capability.VIDEO).order_by("-pk").first()
+    user = (starter.created_by if starter else None) or project.created_by
+    options = {"project": project, "user": user, "segment_ids": [s.pk for s in segments]}
+    options |= {"aspect_ratio": project.aspect_ratio, "captions_mode": Captions.OFF}
+    try:
+        job = compile_request(**options, transitions=[QUICK_DISSOLVE] * (len(segments) - 1))
+    except ValidationError:
+        # Clips too short to dissolve: plain cuts always fit, and the editor can add transitions.
+        job = compile_request(**options, transitions=[{"kind": "cut", "length": 0}] * (len(segments) - 1))
+    editor_open(project=project, user=user)
+    return job
 
 
 def segment_normalize(*, segment_id: int) -> VideoSegment | None:

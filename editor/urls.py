@@ -1,9 +1,24 @@
 from django.urls import path
 
-from editor import edit_views, views
+from editor import edit_views, quick_views, views
 
 P = "projects/<int:project_id>"
 urlpatterns = [
+    path(f"{P}/quick/", quick_views.quick, name="project_quick"),
+    path(f"{P}/quick/questions/", quick_views.quick_questions, name="quick_questions"),
+    path(f"{P}/quick/storyboard/", quick_views.quick_storyboard, name="quick_storyboard"),
+    path(f"{P}/quick/scenes/order/", quick_views.quick_scenes_reorder, name="quick_scenes_reorder"),
+    path(f"{P}/quick/scenes/<int:v1_scene_id>/", quick_views.quick_scene_update, name="quick_scene_update"),
+    path(f"{P}/quick/scenes/<int:v1_scene_id>/move/", quick_views.quick_scene_move, name="quick_scene_move"),
+    path(
+        f"{P}/quick/scenes/<int:v1_scene_id>/regenerate/",
+        quick_views.quick_scene_regenerate,
+        name="quick_scene_regenerate",
+    ),
+    path(f"{P}/quick/clips/estimate/", quick_views.quick_clips_estimate, name="quick_clips_estimate"),
+    path(f"{P}/quick/clips/", quick_views.quick_clips, name="quick_clips"),
+    path(f"{P}/quick/clips/<int:clip_id>/file/", quick_views.v1_clip_file, name="v1_clip_file"),
+    path(f"{P}/quick/convert/", quick_views.quick_convert, name="quick_convert"),
     path(f"{P}/sound/", views.sound, name="project_sound"),
     path(f"{P}/sound/settings/", views.sound_settings, name="sound_settings"),
     path(f"{P}/sound/voiceovers/", views.voiceovers, name="voiceovers"),

@@ -15,6 +15,7 @@ from PIL import Image
 
 from projects.imaging import thumbnail_bytes
 from projects.models import GenerationStatus, Scene, ShotImage, StoryboardSelection, VideoClip
+from projects.services import quick_clip_settled
 
 if TYPE_CHECKING:
     from generation.ingest import Media
@@ -133,6 +134,7 @@ def _clip_success(clip: VideoClip, job: "Job", files: list["Media"]) -> None:
     duration = files[0].meta.get("duration")
     clip.duration = round(duration, 2) if duration else None
     clip.save(update_fields=["video", "status", "duration", "updated_at"])
+    quick_clip_settled(project_id=clip.project_id)
 
 
 def _clip_failure(clip: VideoClip, job: "Job") -> None:

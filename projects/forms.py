@@ -4,7 +4,16 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
-from projects.models import ElementKind, ProjectScene, ProjectStatus, Role, SceneShot, VideoProject, WorkflowVersion
+from projects.models import (
+    ElementKind,
+    ProjectScene,
+    ProjectStatus,
+    Role,
+    Scene,
+    SceneShot,
+    VideoProject,
+    WorkflowVersion,
+)
 
 User = get_user_model()
 
@@ -214,3 +223,50 @@ class UploadForm(forms.Form):
         help_text="PNG, JPEG or WebP, up to 20 MB and 40 megapixels.",
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
     )
+
+
+class QuickSceneForm(forms.ModelForm):
+    """A Quick storyboard scene: what it shows and how long it lasts."""
+
+    class Meta:
+        model = Scene
+        fields = ["description", "duration"]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "duration": forms.NumberInput(attrs={"min": 1, "max": 60, "step": 0.5}),
+        }
+        help_texts = {"duration": "1 to 60 seconds. Clips are made 5 s long, or 10 s for scenes over 7.5 s."}
+
+    def clean_description(self) -> str:
+        value = self.cleaned_data["description"].strip()
+        if len(value) < 3:
+            raise forms.ValidationError("Say what the scene shows, in a few words at least.")
+        return value
+
+    def clean_duration(self) -> Decimal:
+        value = self.cleaned_data["duration"]
+        if not Decimal("1") <= value <= Decimal("60"):
+            raise forms.ValidationError("A scene lasts 1 to 60 seconds.")
+        return value
+
+
+class QuickAnswersForm(forms.Form):
+    """One optional answer field per clarifying question."""
+
+    def __init__(self, *args: object, questions: list, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.questions = questions
+        for question in questions:
+            self.fields[f"answer-{question.pk}"] = forms.CharField(
+                label=question.question, required=False, max_length=2000, initial=question.answer
+            )
+
+    def answers(self) -> dict[int, str]:
+        return {q.pk: self.cleaned_data[f"answer-{q.pk}"] for q in self.questions}
+
+    def rows(self) -> list[tuple[object, forms.BoundField]]:
+        return [(q, self[f"answer-{q.pk}"]) for q in self.questions]
+
+
+class QuickClipsForm(forms.Form):
+    expected_total = forms.DecimalField(min_value=0, max_digits=10, decimal_places=2)

@@ -68,6 +68,10 @@ def _clip_of(scene: Scene) -> VideoClip | None:
 def plan(project: VideoProject) -> Conversion:
     """What converting the project would make (nothing is written)."""
     report = Conversion(project.pk, project.title)
+    if project.scenes.exists():
+        _count_mirror(project, report)
+        report.notes.append("Quick mode had already made its Director scenes when it compiled; they are kept.")
+        return report
     for scene in project.legacy_scenes.prefetch_related("clips").order_by("scene_number"):
         report.scenes += 1
         if scene.image:
@@ -82,15 +86,55 @@ def plan(project: VideoProject) -> Conversion:
 @transaction.atomic
 def project_convert(*, project: VideoProject) -> Conversion:
     """Convert one v1 project (locked, and checked again) to the v2 hierarchy."""
-    from storyboard.models import ApprovalStatus, ReviewAction, SegmentReview, SegmentStatus, VideoSegment  # noqa: PLC0415
-
     project = VideoProject.objects.select_for_update().get(pk=project.pk)
     report = Conversion(project.pk, project.title)
     if project.workflow_version != WorkflowVersion.V1_LEGACY:
         report.notes.append("Already a Director project: nothing to do.")
         return report
+    mirrored = project.scenes.exists()
     project.workflow_version, project.status = WorkflowVersion.V2_REDESIGN, ProjectStatus.SCENES_SETUP
     project.save(update_fields=["workflow_version", "status", "updated_at"])
+    if mirrored:
+        _count_mirror(project, report)
+        report.notes.append("Quick mode had already made its Director scenes when it compiled; they are kept.")
+    else:
+        _mirror(project, report)
+    shots = report.scenes
+    if shots and report.segments == shots:
+        services.project_set_status(project=project, status=ProjectStatus.ANIMATION_COMPLETE)
+    elif shots and report.images == shots:
+        services.project_set_status(project=project, status=ProjectStatus.STORYBOARD_FINAL)
+    elif report.images:
+        services.project_set_status(project=project, status=ProjectStatus.SHOT_ITERATION)
+    else:
+        services.project_set_status(project=project, status=ProjectStatus.SCENES_SETUP)
+    return report
+
+
+@transaction.atomic
+def project_mirror(*, project: VideoProject) -> Conversion:
+    """The v2 hierarchy of a Quick project that stays one, so its clips can be compiled and edited."""
+    project = VideoProject.objects.select_for_update().get(pk=project.pk)
+    report = Conversion(project.pk, project.title)
+    if project.scenes.exists():
+        _count_mirror(project, report)
+    else:
+        _mirror(project, report)
+    return report
+
+
+def _count_mirror(project: VideoProject, report: Conversion) -> None:
+    from storyboard.models import ApprovalStatus  # noqa: PLC0415
+
+    report.scenes = project.scenes.count()
+    report.images = project.shots.exclude(selected_image=None).count()
+    report.segments = project.segments.filter(is_current=True, approval_status=ApprovalStatus.APPROVED).count()
+
+
+def _mirror(project: VideoProject, report: Conversion) -> None:
+    """Each v1 scene as a ProjectScene with one shot, its image the master, its finished clip an approved segment."""
+    from storyboard.models import ApprovalStatus, ReviewAction, SegmentReview, SegmentStatus, VideoSegment  # noqa: PLC0415
+
     for legacy in project.legacy_scenes.prefetch_related("clips").order_by("scene_number"):
         scene = services.scene_create_with_shots(
             project=project,
@@ -151,19 +195,9 @@ def project_convert(*, project: VideoProject) -> Conversion:
         SegmentReview.objects.create(
             segment=segment,
             action=ReviewAction.APPROVE,
-            feedback="Approved in Quick mode; carried over by the v1-to-v2 migration.",
+            feedback="Approved in Quick mode.",
         )
         report.segments += 1
-    shots = report.scenes
-    if shots and report.segments == shots:
-        services.project_set_status(project=project, status=ProjectStatus.ANIMATION_COMPLETE)
-    elif shots and report.images == shots:
-        services.project_set_status(project=project, status=ProjectStatus.STORYBOARD_FINAL)
-    elif report.images:
-        services.project_set_status(project=project, status=ProjectStatus.SHOT_ITERATION)
-    else:
-        services.project_set_status(project=project, status=ProjectStatus.SCENES_SETUP)
-    return report
 
 
 def _duration(name: str) -> float | None:

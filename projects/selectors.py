@@ -17,6 +17,7 @@ from projects.models import (
     ShotImage,
     StoryboardSelection,
     Team,
+    VideoClip,
     VideoProject,
 )
 
@@ -232,3 +233,28 @@ def scenes_for_setup(*, project: VideoProject) -> list[ProjectScene]:
         .annotate(image_count=Count("images", distinct=True))
         .prefetch_related(Prefetch("shots", queryset=shots, to_attr="shots_list"))
     )
+
+
+def quick_scenes(*, project: VideoProject) -> list[Scene]:
+    """A Quick project's storyboard in order, each scene with its newest image job and clip attached.
+
+    Sets on each scene: image_job (newest image job or None), drawing, image_failed,
+    clip (newest VideoClip or None) and needs_clip.
+    """
+    from generation.models import ACTIVE, Job, JobStatus  # noqa: PLC0415 - generation builds on projects
+
+    scenes = list(Scene.objects.filter(project=project).order_by("scene_number"))
+    jobs: dict[int, Job] = {}
+    scene_jobs = Job.objects.filter(project=project, target_type__app_label="projects", target_type__model="scene")
+    for job in scene_jobs.order_by("pk"):
+        jobs[job.target_id] = job
+    clips: dict[int, VideoClip] = {}
+    for clip in VideoClip.objects.filter(project=project).order_by("created_at", "pk"):
+        clips[clip.scene_id] = clip
+    for scene in scenes:
+        scene.image_job = jobs.get(scene.pk)
+        scene.drawing = scene.image_job is not None and scene.image_job.status in ACTIVE
+        scene.image_failed = scene.image_job is not None and scene.image_job.status == JobStatus.FAILED
+        scene.clip = clips.get(scene.pk)
+        scene.needs_clip = scene.clip is None or scene.clip.status == GenerationStatus.FAILED
+    return scenes

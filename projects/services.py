@@ -28,19 +28,23 @@ from projects.models import (
     ProjectScene,
     ProjectStatus,
     Role,
+    Scene,
     SceneShot,
     ShotImage,
     StoryboardSelection,
     StoryElement,
     Team,
+    VideoClip,
     VideoProject,
     WorkflowVersion,
 )
+from projects.selectors import quick_scenes
 from projects.signals import master_changed
 from projects.tasks import delete_stored_files
 
 if TYPE_CHECKING:
     from generation.models import Job
+    from generation.services import JobSpec
 from videopipe.media import cascade_of, stored_files_of
 
 User = get_user_model()
@@ -715,9 +719,11 @@ def _shot_specs(project: VideoProject, shots: Sequence[dict]) -> list[SceneShot]
 
 
 @transaction.atomic
-def script_apply(*, project: VideoProject, result: dict) -> list[ProjectScene]:
+def script_apply(*, project: VideoProject, result: dict) -> list[ProjectScene] | list[Scene]:
     """Replace the plan with the drafted script and move the project on to scenes setup."""
     project = _lock(VideoProject, project.pk)
+    if project.is_quick:
+        return quick_storyboard_apply(project=project, result=result)
     for scene in ProjectScene.objects.filter(project=project):
         _delete_with_files(scene)
     scenes = []
@@ -877,3 +883,226 @@ def shot_image_upload(*, shot: SceneShot, upload: object, user: AbstractBaseUser
     image.save()
     project_touch(project=shot.project)
     return image
+
+
+# Quick mode (v1) -------------------------------------------------------------
+#
+# Seed 004's flow on the v1 tables: the prompt and optional questions become a
+# storyboard of scenes with one image each; one click animates every scene at
+# once; when the last clip lands, editor.services.quick_compile mirrors the
+# scenes into the Director hierarchy, compiles them and the editor opens.
+
+QUICK_CLIP_RESOLUTION = "720p"
+
+
+def _quick(project: VideoProject, *allowed: str) -> VideoProject:
+    """The project, locked, if it is a Quick project in one of the allowed states."""
+    project = _lock(VideoProject, project.pk)
+    if not project.is_quick:
+        raise ValidationError("This is a Director project; Quick mode's storyboard is not part of it.")
+    if allowed and project.status not in allowed:
+        raise ValidationError(
+            f"Not possible while the project is at “{project.get_status_display()}”. Reload the page."
+        )
+    return project
+
+
+def quick_answers(*, project: VideoProject) -> list[dict]:
+    return [
+        {"question": q.question, "answer": q.answer}
+        for q in ClarifyingQuestion.objects.filter(project=project).exclude(answer="").order_by("order")
+    ]
+
+
+@transaction.atomic
+def quick_storyboard_request(
+    *, project: VideoProject, user: AbstractBaseUser, answers: dict[int, str] | None = None
+) -> "Job":
+    """Save the answers and draft the storyboard (scenes, then one image each); a redraft replaces it."""
+    project = _quick(project, ProjectStatus.INPUT, ProjectStatus.GENERATING_STORYBOARD, ProjectStatus.STORYBOARD)
+    for question in ClarifyingQuestion.objects.filter(project=project, pk__in=list(answers or {})):
+        question.answer = answers[question.pk].strip()[:2000]
+        question.save(update_fields=["answer", "updated_at"])
+    job = _plan_job(
+        project=project,
+        user=user,
+        task="script",
+        params={
+            "prompt": project.prompt,
+            "brief": _brief_of(project),
+            "target_duration": project.target_duration,
+            "answers": quick_answers(project=project),
+        },
+        target=project,
+    )
+    project_set_status(project=project, status=ProjectStatus.GENERATING_STORYBOARD)
+    return job
+
+
+def _quick_image_spec(scene: Scene) -> "JobSpec":
+    from generation.services import JobSpec  # noqa: PLC0415
+
+    project = scene.project
+    return JobSpec(
+        capability="image",
+        input={
+            "prompt": compose_image_prompt(project, scene.image_prompt or scene.description)[:2000],
+            "aspect_ratio": project.aspect_ratio,
+            "caption": scene.description[:300],
+        },
+        target=scene,
+    )
+
+
+@transaction.atomic
+def quick_storyboard_apply(*, project: VideoProject, result: dict) -> list[Scene]:
+    """The drafted script as v1 scenes (the first shot's prompt draws each one), and their images queued."""
+    from generation.services import jobs_create  # noqa: PLC0415
+
+    project = _quick(project)
+    for old in Scene.objects.filter(project=project):
+        _delete_with_files(old)
+    scenes = Scene.objects.bulk_create(
+        [
+            Scene(
+                project=project,
+                scene_number=number,
+                description=(item.get("description") or item["title"])[:4000],
+                image_prompt=item["shots"][0]["image_prompt"][:4000],
+                duration=Decimal(max(1, min(60, int(item.get("duration", 5))))),
+            )
+            for number, item in enumerate(result["scenes"], start=1)
+        ]
+    )
+    project_set_status(project=project, status=ProjectStatus.STORYBOARD)
+    for scene in scenes:
+        scene.project = project
+    try:
+        jobs_create(project=project, user=project.created_by, specs=[_quick_image_spec(s) for s in scenes])
+    except ValidationError:
+        # Over budget: the scenes stay, each with a button to draw its image once there is room.
+        pass
+    return scenes
+
+
+_QUICK_SCENE_EDITABLE = {"description", "duration"}
+
+
+@transaction.atomic
+def quick_scene_update(*, scene: Scene, description: str, duration: Decimal) -> Scene:
+    _quick(scene.project, ProjectStatus.STORYBOARD)
+    _update(scene, {"description": description.strip(), "duration": duration}, _QUICK_SCENE_EDITABLE)
+    project_touch(project=scene.project)
+    return scene
+
+
+@transaction.atomic
+def quick_scenes_reorder(*, project: VideoProject, scene_ids: Sequence[int]) -> None:
+    project = _quick(project, ProjectStatus.STORYBOARD)
+    _reorder(Scene.objects.filter(project=project), "scene_number", scene_ids, "scene of the storyboard")
+    project_touch(project=project)
+
+
+@transaction.atomic
+def quick_scene_move(*, scene: Scene, offset: int) -> None:
+    _quick(scene.project, ProjectStatus.STORYBOARD)
+    ids = list(Scene.objects.filter(project_id=scene.project_id).order_by("scene_number").values_list("pk", flat=True))
+    _move(ids, scene.pk, offset)
+    _renumber(Scene.objects.filter(project_id=scene.project_id), "scene_number", ids)
+    project_touch(project=scene.project)
+
+
+@transaction.atomic
+def quick_scene_regenerate(*, scene: Scene, user: AbstractBaseUser) -> "Job":
+    """A new image for the scene; the old one stays until the new one lands."""
+    from generation.models import ACTIVE, Job  # noqa: PLC0415
+    from generation.services import jobs_create  # noqa: PLC0415
+
+    _quick(scene.project, ProjectStatus.STORYBOARD)
+    running = Job.objects.filter(
+        project_id=scene.project_id, target_type__model="scene", target_id=scene.pk, status__in=ACTIVE
+    ).first()
+    if running:
+        return running  # a second click while drawing is the same request
+    return jobs_create(project=scene.project, user=user, specs=[_quick_image_spec(scene)])[0]
+
+
+@dataclass(frozen=True)
+class QuickEstimate:
+    scenes: list[Scene]  # the scenes a click would animate
+    total: Decimal
+    model_name: str
+
+
+def _clip_seconds(duration: Decimal) -> int:
+    # The video models make 5 s or 10 s clips; the compile trims nothing, so take the nearer.
+    return 10 if duration > Decimal("7.5") else 5
+
+
+def _quick_clip_input(scene: Scene) -> dict:
+    return {
+        "image": scene.image.name,
+        "prompt": scene.description[:2000],
+        "duration": _clip_seconds(scene.duration),
+        "resolution": QUICK_CLIP_RESOLUTION,
+        "aspect_ratio": scene.project.aspect_ratio,
+    }
+
+
+def quick_clips_estimate(*, project: VideoProject) -> QuickEstimate:
+    """What animating every scene still without a clip would cost, before anything is spent."""
+    from generation import registry  # noqa: PLC0415
+    from generation.providers import requests  # noqa: PLC0415
+
+    model = registry.resolve("video")
+    scenes = [s for s in quick_scenes(project=project) if s.needs_clip]
+    total = sum(
+        (registry.estimate(model, requests.normalize("video", _quick_clip_input(s))) for s in scenes), Decimal("0")
+    )
+    return QuickEstimate(scenes=scenes, total=total.quantize(Decimal("0.01")), model_name=model.label)
+
+
+@transaction.atomic
+def quick_clips_request(
+    *, project: VideoProject, user: AbstractBaseUser, expected_total: Decimal | None = None
+) -> list[VideoClip]:
+    """Animate every scene at once (or those whose clip failed), within the budget, at the price the user saw."""
+    from generation.services import JobSpec, jobs_create  # noqa: PLC0415
+
+    project = _quick(project, ProjectStatus.STORYBOARD, ProjectStatus.GENERATING_VIDEO)
+    scenes = quick_scenes(project=project)
+    if not scenes:
+        raise ValidationError("The storyboard has no scenes yet.")
+    not_ready = [s.scene_number for s in scenes if s.drawing or not s.image]
+    if not_ready:
+        raise ValidationError(
+            f"Scene {', '.join(map(str, not_ready))} has no finished image yet. Wait for it, or regenerate it."
+        )
+    estimate = quick_clips_estimate(project=project)
+    if not estimate.scenes:
+        raise ValidationError("Every scene already has its clip or is being animated.")
+    if expected_total is not None and abs(estimate.total - expected_total) >= Decimal("0.01"):
+        raise ValidationError(
+            f"The cost changed from ${expected_total:.2f} to ${estimate.total:.2f} since you looked. Nothing was spent."
+        )
+    clips = VideoClip.objects.bulk_create([VideoClip(project=project, scene=s) for s in estimate.scenes])
+    specs = [
+        JobSpec(capability="video", input=_quick_clip_input(scene), target=clip)
+        for scene, clip in zip(estimate.scenes, clips, strict=True)
+    ]
+    jobs_create(project=project, user=user, specs=specs)
+    project_set_status(project=project, status=ProjectStatus.GENERATING_VIDEO)
+    return clips
+
+
+def quick_clip_settled(*, project_id: int) -> None:
+    """Called as each clip finishes: when every scene has its clip, the compile starts (once)."""
+    from projects.signals import quick_clips_ready  # noqa: PLC0415
+
+    # The lock serializes clips landing together, so exactly one of them sees the last one done.
+    project = VideoProject.objects.select_for_update().get(pk=project_id)
+    if project.status != ProjectStatus.GENERATING_VIDEO:
+        return
+    scenes = quick_scenes(project=project)
+    if scenes and all(s.clip is not None and s.clip.status == GenerationStatus.COMPLETE for s in scenes):
+        quick_clips_ready.send(sender=VideoProject, project=project)

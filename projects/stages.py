@@ -37,7 +37,21 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage("edit", "Edit", "A timeline editor and MP4 export in 16:9, 9:16 or 1:1.", "project_edit"),
 )
-STAGE_BY_SLUG = {stage.slug: stage for stage in STAGES}
+# Quick (v1) projects: the one-page storyboard on autopilot, then the same editor.
+QUICK_STAGES: tuple[Stage, ...] = (
+    Stage(
+        "quick",
+        "Storyboard",
+        "Prompt, questions, one image per scene, and every clip generated at once.",
+        "project_quick",
+    ),
+    STAGES[-1],
+)
+STAGE_BY_SLUG = {stage.slug: stage for stage in STAGES + QUICK_STAGES}
+
+
+def stages_of(project) -> tuple[Stage, ...]:  # noqa: ANN001 - a VideoProject (models import this module's users)
+    return QUICK_STAGES if project.is_quick else STAGES
 
 
 def stage_url(stage: Stage, project_id: int) -> str:

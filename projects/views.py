@@ -11,7 +11,7 @@ from projects import selectors, services
 from projects.access import can_edit, project_for
 from projects.forms import DashboardFilterForm, ProjectForm
 from projects.models import Role, Scene, ShotImage
-from projects.stages import STAGE_BY_SLUG, STAGES, stage_url
+from projects.stages import STAGE_BY_SLUG, stage_url, stages_of
 from projects.workspace import current_membership
 from videopipe.media import serve_file
 
@@ -50,7 +50,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         project = services.project_create(team=membership.team, user=request.user, **form.cleaned_data)
         messages.success(request, f"Created “{project.title}”.")
-        return redirect(project)
+        return redirect("project_quick", project.pk) if project.is_quick else redirect(project)
     return render(request, "projects/project_new.html", {"form": form, "membership": membership})
 
 
@@ -118,7 +118,8 @@ def _detail_context(project) -> dict[str, object]:  # noqa: ANN001
 
 def stage_context(project, *, current: str) -> dict[str, object]:  # noqa: ANN001
     stages = [
-        {"stage": stage, "url": stage_url(stage, project.pk), "current": stage.slug == current} for stage in STAGES
+        {"stage": stage, "url": stage_url(stage, project.pk), "current": stage.slug == current}
+        for stage in stages_of(project)
     ]
     return {"stages": stages, "can_edit": can_edit(project), "current_stage": current}
 

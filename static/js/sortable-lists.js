@@ -15,7 +15,7 @@
           var ids = Array.from(list.querySelectorAll(":scope > [data-id]")).map(function (item) {
             return item.dataset.id;
           });
-          htmx.ajax("POST", list.dataset.url, { values: { ids: ids.join(",") }, target: "#scene-list", swap: "outerHTML" });
+          htmx.ajax("POST", list.dataset.url, { values: { ids: ids.join(",") }, target: list.dataset.target || "#scene-list", swap: "outerHTML" });
         },
       });
     });

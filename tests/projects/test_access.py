@@ -9,7 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from generation.models import Job
 from projects import services
-from projects.models import ClarifyingQuestion, Membership, Role, Scene, ShotImage
+from projects.models import ClarifyingQuestion, Membership, Role, Scene, ShotImage, VideoClip
 from tests.factories import build_tree, complete, make_editor_objects, make_segment
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +62,7 @@ def foreign(outsider):
         "question_id": question.pk,
         "shot_id": shot.pk,
         "v1_scene_id": scene.pk,
+        "clip_id": VideoClip.objects.create(project=project, scene=scene).pk,
         "job_id": job.pk,
         "project_id": project.pk,
         "team_id": membership.team_id,
@@ -131,6 +132,7 @@ def test_it_answers_403_to_a_viewer_on_every_change(client, viewer, team, owner)
         "question_id": question.pk,
         "shot_id": shot.pk,
         "v1_scene_id": scene.pk,
+        "clip_id": VideoClip.objects.create(project=project, scene=scene).pk,
         "job_id": job.pk,
         "project_id": project.pk,
         "team_id": team.pk,

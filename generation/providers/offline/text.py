@@ -82,6 +82,10 @@ def questions(*, prompt: str, brain_dump: str = "") -> dict:
 
 
 def brief(*, prompt: str, brain_dump: str = "", answers: list[dict] | None = None) -> dict:
+    return _brief(prompt=prompt, brain_dump=brain_dump, answers=answers)
+
+
+def _brief(*, prompt: str, brain_dump: str = "", answers: list[dict] | None = None) -> dict:
     answers = answers or []
     said = {a.get("question", ""): a.get("answer", "") for a in answers}
 
@@ -132,9 +136,17 @@ BEATS = ["Opening", "Arrival", "Discovery", "Turning point", "Rising", "Details"
 
 
 def script(
-    *, prompt: str, brief: dict | None = None, target_duration: int = 30, scene_count: int | None = None
+    *,
+    prompt: str,
+    brief: dict | None = None,
+    target_duration: int = 30,
+    scene_count: int | None = None,
+    answers: list[dict] | None = None,
 ) -> dict:
     brief_ = brief or {}
+    if answers:
+        # Quick mode has no brief step: the answers shape one here; what the user set on the project wins.
+        brief_ = {**_brief(prompt=prompt, answers=answers), **{k: v for k, v in brief_.items() if v}}
     subject = _subject(prompt)
     count = scene_count or max(2, min(20, round(target_duration / 8)))
     per_scene = max(3, min(60, round(target_duration / count)))
