@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.db import models
+from django.db import models, transaction
 from PIL import Image
 
 from projects.imaging import thumbnail_bytes
 from projects.models import GenerationStatus, Scene, ShotImage, StoryboardSelection, VideoClip
 from projects.services import quick_clip_settled
+from projects.tasks import delete_stored_files
 
 if TYPE_CHECKING:
     from generation.ingest import Media
@@ -115,8 +116,12 @@ HANDLERS["projects.storyboardselection"] = Handler(_selection_progress, _selecti
 
 
 def _v1_scene_success(scene: Scene, job: "Job", files: list["Media"]) -> None:
+    replaced = scene.image.name
     _save_file(scene.image, files[0], f"scene-{scene.scene_number}")
     scene.save(update_fields=["image", "updated_at"])
+    if replaced:
+        # A redrawn image replaces the old one (nothing else points at it before the compile).
+        transaction.on_commit(lambda: delete_stored_files.send([replaced]))
 
 
 HANDLERS["projects.scene"] = Handler(lambda scene, job: None, _v1_scene_success, lambda scene, job: None)

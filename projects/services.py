@@ -977,8 +977,12 @@ def quick_storyboard_apply(*, project: VideoProject, result: dict) -> list[Scene
     project_set_status(project=project, status=ProjectStatus.STORYBOARD)
     for scene in scenes:
         scene.project = project
+    from generation.models import Job  # noqa: PLC0415
+
+    draft = Job.objects.filter(project=project, capability="text", input__task="script").order_by("-pk").first()
+    user = (draft.created_by if draft else None) or project.created_by
     try:
-        jobs_create(project=project, user=project.created_by, specs=[_quick_image_spec(s) for s in scenes])
+        jobs_create(project=project, user=user, specs=[_quick_image_spec(s) for s in scenes])
     except ValidationError:
         # Over budget: the scenes stay, each with a button to draw its image once there is room.
         pass

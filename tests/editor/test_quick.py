@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import av
 import pytest
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -16,6 +17,7 @@ from projects.models import ProjectStatus, Scene, VideoClip, WorkflowVersion
 from projects.signals import quick_clips_ready
 from storyboard.models import ApprovalStatus, VideoSegment
 from tests.conftest import login
+from tests.fixtures_generation import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +108,7 @@ def test_it_asks_questions_and_drafts_the_storyboard_from_the_answers(client, ow
     assert 'id="generate-clips"' in page and "disabled" not in page.split('id="generate-clips"')[1].split(">")[0]
 
 
-def test_it_edits_reorders_and_redraws_scenes(client, storyboard):
+def test_it_edits_reorders_and_redraws_scenes(client, storyboard, worker, django_capture_on_commit_callbacks):
     first, second = storyboard.legacy_scenes.order_by("scene_number")[:2]
     url = _url("quick_scene_update", storyboard, first.pk)
     bad = client.post(url, {f"scene-{first.pk}-description": "x", f"scene-{first.pk}-duration": "90"}, **HX)
@@ -134,8 +136,10 @@ def test_it_edits_reorders_and_redraws_scenes(client, storyboard):
     client.post(_url("quick_scene_regenerate", storyboard, second.pk), **HX)  # a double click: one job
     page = client.get(_url("project_quick", storyboard)).content.decode()
     assert "Drawing a new image" in page and Scene.objects.get(pk=second.pk).image.name == old_image
-    (job,) = _run_queued(storyboard)
+    with django_capture_on_commit_callbacks(execute=True):
+        (job,) = _run_queued(storyboard)
     assert job.target_id == second.pk and Scene.objects.get(pk=second.pk).image.name != old_image
+    wait_for(lambda: not default_storage.exists(old_image), message="the replaced image is deleted")
 
 
 def test_it_makes_every_clip_at_the_price_shown_then_compiles_and_opens_the_editor(client, owner, storyboard):
