@@ -3,7 +3,7 @@
 from editor.models import AudioAsset, AudioKind, CompileJob
 from generation.live import TARGET_FRAGMENTS, push, render_partial
 from generation.models import Job
-from projects.models import Scene, VideoClip
+from projects.models import ProjectStatus, Scene, VideoClip, VideoProject
 
 
 def audio_fragments(asset: AudioAsset, job: Job) -> dict[str, str]:
@@ -36,20 +36,28 @@ def compile_changed(job: CompileJob) -> None:
     push(job.project_id, {"compile-status": html})
 
 
-# Quick mode: a scene's image as it lands, the actions (the clip button waits for every image), and
-# the whole board once clips are being made (it is read-only then, so nothing typed is lost).
+# Quick mode. A scene's image and the actions (the clip button waits for every image) are pushed as they
+# are (they hold no form); anything bigger pushes a trigger, and each open page fetches its own board with
+# its user's role, so nothing typed is overwritten and an editor never gets a viewer's board.
 
 
-def _quick_context(project) -> dict:  # noqa: ANN001
+def _quick_context(project: VideoProject) -> dict:
     from editor.quick_views import quick_context  # noqa: PLC0415
     from projects.views import stage_context  # noqa: PLC0415
 
-    project.user_role = "viewer"  # a push goes to every member; the page's own role shows editor-only parts
+    project.user_role = "viewer"  # only role-free parts are pushed; editor-only controls are shown by the page's CSS
     return {**quick_context(project), **stage_context(project, current="quick"), "oob": True}
 
 
+def _refresh(project: VideoProject) -> dict[str, str]:
+    return {"quick-refresh": render_partial("editor/quick.html#refresh", {"project": project})}
+
+
 def quick_scene_fragments(scene: Scene, job: Job) -> dict[str, str]:
-    context = _quick_context(scene.project)
+    project = scene.project
+    if not project.is_quick or project.status != ProjectStatus.STORYBOARD:
+        return {}
+    context = _quick_context(project)
     context["scene"] = next((s for s in context["scenes"] if s.pk == scene.pk), None)
     if context["scene"] is None:
         return {}
@@ -60,7 +68,10 @@ def quick_scene_fragments(scene: Scene, job: Job) -> dict[str, str]:
 
 
 def quick_clip_fragments(clip: VideoClip, job: Job) -> dict[str, str]:
-    return {"quick-board": render_partial("editor/quick.html#board", _quick_context(clip.project))}
+    project = clip.project
+    if not project.is_quick or project.status != ProjectStatus.GENERATING_VIDEO or not job.is_terminal:
+        return {}
+    return _refresh(project)
 
 
 TARGET_FRAGMENTS["projects.scene"] = quick_scene_fragments
@@ -70,13 +81,18 @@ TARGET_FRAGMENTS["projects.videoclip"] = quick_clip_fragments
 _plan_fragments = TARGET_FRAGMENTS.get("projects.videoproject")
 
 
-def project_fragments(project, job: Job) -> dict[str, str]:  # noqa: ANN001
-    """A Quick project's questions and storyboard drafts land on its board; a Director project's in its plan."""
-    if project.is_quick:
-        if job.input.get("task") in ("questions", "script") and job.is_terminal:
-            return {"quick-board": render_partial("editor/quick.html#board", _quick_context(project))}
+def project_fragments(project: VideoProject, job: Job) -> dict[str, str]:
+    """A Quick project's questions and drafts refresh its board (while it is read-only); a Director's go to Plan."""
+    if not project.is_quick:
+        return _plan_fragments(project, job) if _plan_fragments else {}
+    task = job.input.get("task")
+    if not job.is_terminal:
         return {}
-    return _plan_fragments(project, job) if _plan_fragments else {}
+    if (task == "questions" and project.status == ProjectStatus.INPUT) or (
+        task == "script" and project.status in (ProjectStatus.INPUT, ProjectStatus.STORYBOARD)
+    ):
+        return _refresh(project)
+    return {}
 
 
 TARGET_FRAGMENTS["projects.videoproject"] = project_fragments

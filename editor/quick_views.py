@@ -5,15 +5,20 @@ because its last step is a compile and the editor; the storyboard's writes are
 projects.services.quick_*, the compile is editor.services.quick_compile.
 """
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from editor import services
 from editor.models import CompileJob, CompileStatus, RenderPurpose
 from generation.models import ACTIVE, Job
 from generation.services import BudgetExceededError
@@ -48,7 +53,7 @@ def quick_context(project: VideoProject, **extra: object) -> dict[str, object]:
     compile_job = (
         CompileJob.objects.filter(project=project, purpose=RenderPurpose.COMPILE).select_related("final_video").first()
     )
-    clips_done = sum(1 for s in scenes if s.clip and s.clip.status == "complete")
+    clips_done = sum(1 for s in scenes if s.clip and s.clip.status == "complete" and not s.clip_stale)
     clips_failed = sum(1 for s in scenes if s.clip and s.clip.status == "failed")
     status = ProjectStatus(project.status)
     phase_index = [p for p, _ in PHASES].index(status)
@@ -68,9 +73,23 @@ def quick_context(project: VideoProject, **extra: object) -> dict[str, object]:
         "clips_failed": clips_failed,
         "clips_percent": round(100 * clips_done / len(scenes)) if scenes else 0,
         "compile_job": compile_job,
+        "clips_running": any(s.clip and s.clip.status in ("pending", "processing") for s in scenes),
+        "compile_stalled": _compile_stalled(project, scenes),
         "board_working": _board_working(project, questions_job, script_job, scenes, compile_job),
         **extra,
     }
+
+
+STALL = timedelta(seconds=30)
+
+
+def _compile_stalled(project: VideoProject, scenes: list) -> bool:
+    """Every clip landed a while ago and the compile never started (its message was lost, say)."""
+    if project.status != ProjectStatus.GENERATING_VIDEO or not scenes:
+        return False
+    if not all(s.clip and s.clip.status == "complete" and not s.clip_stale for s in scenes):
+        return False
+    return max(s.clip.updated_at for s in scenes) < timezone.now() - STALL
 
 
 def _board_working(project: VideoProject, questions_job, script_job, scenes, compile_job) -> bool:  # noqa: ANN001
@@ -81,10 +100,22 @@ def _board_working(project: VideoProject, questions_job, script_job, scenes, com
         return bool(script_job and script_job.status in ACTIVE)
     if project.status == ProjectStatus.GENERATING_VIDEO:
         # Clips still running, or all done and the compile about to start; a failure waits for the user.
-        return not any(s.clip and s.clip.status == "failed" for s in scenes)
+        return not any(s.clip and s.clip.status == "failed" for s in scenes) and not _compile_stalled(project, scenes)
     if project.status == ProjectStatus.EDITOR:
         return compile_job is None or compile_job.is_active
     return False
+
+
+def _scene_card(
+    request: HttpRequest, project: VideoProject, scene: Scene, status: int = 200, **extra: object
+) -> HttpResponse:
+    """One scene's card, and the actions (the clip button waits for every image): the other scenes keep their typing."""
+    project.refresh_from_db(fields=["status", "updated_at"])
+    context = {**quick_context(project, **extra), **stage_context(project, current="quick")}
+    context["scene"] = next(s for s in context["scenes"] if s.pk == scene.pk)
+    html = render_to_string("editor/quick.html#scene-card", context, request=request)
+    html += render_to_string("editor/quick.html#actions", {**context, "oob": True}, request=request)
+    return HttpResponse(html, status=status)
 
 
 def _board(request: HttpRequest, project: VideoProject, status: int = 200, **extra: object) -> HttpResponse:
@@ -160,12 +191,12 @@ def quick_scene_update(request: HttpRequest, project_id: int, v1_scene_id: int) 
     scene = get_object_or_404(Scene, pk=v1_scene_id, project=project)
     form = QuickSceneForm(request.POST, instance=scene, prefix=f"scene-{scene.pk}")
     if not form.is_valid():
-        return _board(request, project, status=422, scene_forms={scene.pk: form})
+        return _scene_card(request, project, scene, status=422, scene_forms={scene.pk: form})
     try:
         project_services.quick_scene_update(scene=scene, **form.cleaned_data)
     except ValidationError as error:
         return _board(request, project, status=422, action_error=" ".join(error.messages))
-    return _board(request, project, saved_scene=scene.pk)
+    return _scene_card(request, project, scene, saved_scene=scene.pk)
 
 
 def _order(request: HttpRequest, project: VideoProject, change) -> HttpResponse:  # noqa: ANN001
@@ -203,11 +234,17 @@ def quick_scenes_reorder(request: HttpRequest, project_id: int) -> HttpResponse:
 def quick_scene_regenerate(request: HttpRequest, project_id: int, v1_scene_id: int) -> HttpResponse:
     project = _editable(request, project_id)
     scene = get_object_or_404(Scene, pk=v1_scene_id, project=project)
+    # The button is in the scene's form: what was typed is saved first, and the new image follows it.
+    form = QuickSceneForm(request.POST, instance=Scene.objects.get(pk=scene.pk), prefix=f"scene-{scene.pk}")
+    if request.POST and not form.is_valid():
+        return _scene_card(request, project, scene, status=422, scene_forms={scene.pk: form})
     try:
-        project_services.quick_scene_regenerate(scene=scene, user=request.user)
+        if request.POST:
+            project_services.quick_scene_update(scene=scene, **form.cleaned_data)
+        project_services.quick_scene_regenerate(scene=Scene.objects.get(pk=scene.pk), user=request.user)
     except ValidationError as error:
-        return _board(request, project, status=422, action_error=" ".join(error.messages))
-    return _board(request, project)
+        return _scene_card(request, project, scene, status=422, scene_error=" ".join(error.messages))
+    return _scene_card(request, project, scene)
 
 
 @login_required
@@ -227,7 +264,10 @@ def quick_clips(request: HttpRequest, project_id: int) -> HttpResponse:
         return _board(request, project, status=422, action_error="Open the cost estimate again and confirm it.")
     try:
         project_services.quick_clips_request(
-            project=project, user=request.user, expected_total=form.cleaned_data["expected_total"]
+            project=project,
+            user=request.user,
+            expected_total=form.cleaned_data["expected_total"],
+            expected_scene_ids=form.cleaned_data["scenes"],
         )
     except BudgetExceededError as error:
         return _board(request, project, status=422, action_error=" ".join(error.messages))
@@ -240,12 +280,35 @@ def quick_clips(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def quick_convert(request: HttpRequest, project_id: int) -> HttpResponse:
     project = _editable(request, project_id)
-    if project.status in (ProjectStatus.GENERATING_STORYBOARD, ProjectStatus.GENERATING_VIDEO):
-        return _board(request, project, status=422, action_error="Wait until the running step finishes.")
     report = legacy.project_convert(project=project)
+    if report.busy:
+        return _board(request, project, status=422, action_error=f"Not yet: {report.busy}")
     messages.success(request, report.describe(dry_run=False))
     url = reverse("project_detail", args=[project.pk])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@login_required
+@require_POST
+def quick_reopen(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _editable(request, project_id)
+    try:
+        project_services.quick_storyboard_reopen(project=project)
+    except ValidationError as error:
+        return _board(request, project, status=422, action_error=" ".join(error.messages))
+    return _board(
+        request, project, notice="Back on the storyboard. Finished clips are kept; changed scenes get new ones."
+    )
+
+
+@login_required
+@require_POST
+def quick_compile_now(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _editable(request, project_id)
+    if not _compile_stalled(project, selectors.quick_scenes(project=project)):
+        return _board(request, project, status=422, action_error="The compile starts by itself once every clip is in.")
+    services.quick_compile(project_id=project.pk)
+    return _board(request, project)
 
 
 @login_required

@@ -285,9 +285,23 @@ def quick_compile(*, project_id: int) -> CompileJob | None:
     try:
         job = compile_request(**options, transitions=[QUICK_DISSOLVE] * (len(segments) - 1))
     except ValidationError:
-        # Clips too short to dissolve: plain cuts always fit, and the editor can add transitions.
-        job = compile_request(**options, transitions=[{"kind": "cut", "length": 0}] * (len(segments) - 1))
-    editor_open(project=project, user=user)
+        # Clips too short to dissolve: plain cuts fit more, and the editor can add transitions.
+        try:
+            job = compile_request(**options, transitions=[{"kind": "cut", "length": 0}] * (len(segments) - 1))
+        except ValidationError as error:
+            # Recorded as a failed compile, so the board says why and offers the Compile page.
+            job = CompileJob.objects.create(
+                project=project,
+                created_by=user,
+                segment_ids=options["segment_ids"],
+                aspect_ratio=project.aspect_ratio,
+                captions=Captions.OFF,
+                status=CompileStatus.FAILED,
+                error=" ".join(error.messages),
+                completed_at=timezone.now(),
+            )
+    with contextlib.suppress(ValidationError, tl.TimelineError):
+        editor_open(project=project, user=user)  # without playable segments the editor page explains itself
     return job
 
 

@@ -119,8 +119,8 @@ def _v1_scene_success(scene: Scene, job: "Job", files: list["Media"]) -> None:
     replaced = scene.image.name
     _save_file(scene.image, files[0], f"scene-{scene.scene_number}")
     scene.save(update_fields=["image", "updated_at"])
-    if replaced:
-        # A redrawn image replaces the old one (nothing else points at it before the compile).
+    if replaced and not ShotImage.objects.filter(image=replaced).exists():
+        # A redrawn image replaces the old one, unless a Director shot shares the file (after a conversion).
         transaction.on_commit(lambda: delete_stored_files.send([replaced]))
 
 

@@ -368,9 +368,14 @@ def apply_remote_state(*, job_id: int, state: RemoteState) -> bool:
         return job_fail(job=job, error=f"The provider reported a failure: {state.error or 'no reason given'}")
     with transaction.atomic():
         if state.status == JobStatus.CANCELED:
-            return _advance(
+            moved = _advance(
                 job, JobStatus.CANCELED, finished_at=timezone.now(), error=state.error or "Canceled at the provider."
             )
+            target = _target(job) if moved else None
+            handler = handler_for(target) if target else None
+            if handler:
+                handler.on_failure(target, job)
+            return moved
         if state.status == JobStatus.PROCESSING:
             first = job.status != JobStatus.PROCESSING
             moved = _advance(

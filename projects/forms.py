@@ -262,11 +262,21 @@ class QuickAnswersForm(forms.Form):
             )
 
     def answers(self) -> dict[int, str]:
-        return {q.pk: self.cleaned_data[f"answer-{q.pk}"] for q in self.questions}
+        """The answers posted (a redraft button posts none, and must not blank the saved ones)."""
+        return {q.pk: self.cleaned_data[f"answer-{q.pk}"] for q in self.questions if f"answer-{q.pk}" in self.data}
 
     def rows(self) -> list[tuple[object, forms.BoundField]]:
         return [(q, self[f"answer-{q.pk}"]) for q in self.questions]
 
 
 class QuickClipsForm(forms.Form):
+    """What the user saw and confirmed: the total and the scenes it covers."""
+
     expected_total = forms.DecimalField(min_value=0, max_digits=10, decimal_places=2)
+    scenes = forms.CharField(max_length=5000)
+
+    def clean_scenes(self) -> list[int]:
+        try:
+            return [int(part) for part in self.cleaned_data["scenes"].split(",") if part.strip()]
+        except ValueError:
+            raise forms.ValidationError("The scenes must be a list of ids.") from None

@@ -41,8 +41,11 @@ class Conversion:
     images: int = 0
     segments: int = 0
     notes: list[str] = field(default_factory=list)
+    busy: str = ""  # why it is left as it is for now
 
     def describe(self, *, dry_run: bool) -> str:
+        if self.busy:
+            return f"Project {self.project_id} “{self.title}” is left as it is for now: {self.busy}"
         verb = "would become" if dry_run else "became"
         text = (
             f"Project {self.project_id} “{self.title}” {verb} a Director project: {self.scenes} scene(s) with one shot "
@@ -65,9 +68,28 @@ def _clip_of(scene: Scene) -> VideoClip | None:
     return clips[-1] if clips else None
 
 
+def busy_reason(project: VideoProject) -> str:
+    """Why converting now would lose work: something is still being made for its v1 rows."""
+    from generation.models import ACTIVE, Job  # noqa: PLC0415
+
+    if project.status in (ProjectStatus.GENERATING_STORYBOARD, ProjectStatus.GENERATING_VIDEO):
+        return f"it is {project.get_status_display().lower()}. Run the conversion again when that is done."
+    running = Job.objects.filter(
+        project=project,
+        status__in=ACTIVE,
+        target_type__app_label="projects",
+        target_type__model__in=["scene", "videoclip"],
+    )
+    if running.exists():
+        return "an image or clip is still being made for it. Run the conversion again when that is done."
+    return ""
+
+
 def plan(project: VideoProject) -> Conversion:
     """What converting the project would make (nothing is written)."""
-    report = Conversion(project.pk, project.title)
+    report = Conversion(project.pk, project.title, busy=busy_reason(project))
+    if report.busy:
+        return report
     if project.scenes.exists():
         _count_mirror(project, report)
         report.notes.append("Quick mode had already made its Director scenes when it compiled; they are kept.")
@@ -90,6 +112,9 @@ def project_convert(*, project: VideoProject) -> Conversion:
     report = Conversion(project.pk, project.title)
     if project.workflow_version != WorkflowVersion.V1_LEGACY:
         report.notes.append("Already a Director project: nothing to do.")
+        return report
+    report.busy = busy_reason(project)
+    if report.busy:
         return report
     mirrored = project.scenes.exists()
     project.workflow_version, project.status = WorkflowVersion.V2_REDESIGN, ProjectStatus.SCENES_SETUP

@@ -36,5 +36,10 @@ def _nothing(target: object, job: "Job") -> None:
     """The plan shows a draft's progress from the job itself; nothing to mirror on the target."""
 
 
-HANDLERS["projects.videoproject"] = Handler(_nothing, _project_success, _nothing, expects_files=False)
+def _project_failure(project: VideoProject, job: "Job") -> None:
+    if project.is_quick and job.input.get("task") == "script":
+        services.quick_storyboard_failed(project=project)
+
+
+HANDLERS["projects.videoproject"] = Handler(_nothing, _project_success, _project_failure, expects_files=False)
 HANDLERS["projects.projectscene"] = Handler(_nothing, _scene_success, _nothing, expects_files=False)

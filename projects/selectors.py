@@ -256,5 +256,7 @@ def quick_scenes(*, project: VideoProject) -> list[Scene]:
         scene.drawing = scene.image_job is not None and scene.image_job.status in ACTIVE
         scene.image_failed = scene.image_job is not None and scene.image_job.status == JobStatus.FAILED
         scene.clip = clips.get(scene.pk)
-        scene.needs_clip = scene.clip is None or scene.clip.status == GenerationStatus.FAILED
+        # A clip asked for before the scene last changed (new text, length or image) is out of date.
+        scene.clip_stale = scene.clip is not None and scene.clip.created_at < scene.updated_at
+        scene.needs_clip = scene.clip is None or scene.clip.status == GenerationStatus.FAILED or scene.clip_stale
     return scenes

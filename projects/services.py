@@ -919,7 +919,12 @@ def quick_storyboard_request(
     *, project: VideoProject, user: AbstractBaseUser, answers: dict[int, str] | None = None
 ) -> "Job":
     """Save the answers and draft the storyboard (scenes, then one image each); a redraft replaces it."""
+    from generation.services import jobs_cancel_for  # noqa: PLC0415
+
     project = _quick(project, ProjectStatus.INPUT, ProjectStatus.GENERATING_STORYBOARD, ProjectStatus.STORYBOARD)
+    # The storyboard being replaced: nothing more is spent on its images.
+    old_scenes = list(Scene.objects.filter(project=project).values_list("pk", flat=True))
+    jobs_cancel_for({Scene: old_scenes}, reason="The storyboard is being redrafted.")
     for question in ClarifyingQuestion.objects.filter(project=project, pk__in=list(answers or {})):
         question.answer = answers[question.pk].strip()[:2000]
         question.save(update_fields=["answer", "updated_at"])
@@ -937,6 +942,15 @@ def quick_storyboard_request(
     )
     project_set_status(project=project, status=ProjectStatus.GENERATING_STORYBOARD)
     return job
+
+
+@transaction.atomic
+def quick_storyboard_failed(*, project: VideoProject) -> None:
+    """A draft that failed leaves the storyboard as it was: editable again, or back at the idea."""
+    project = _lock(VideoProject, project.pk)
+    if project.is_quick and project.status == ProjectStatus.GENERATING_STORYBOARD:
+        back = ProjectStatus.STORYBOARD if Scene.objects.filter(project=project).exists() else ProjectStatus.INPUT
+        project_set_status(project=project, status=back)
 
 
 def _quick_image_spec(scene: Scene) -> "JobSpec":
@@ -981,22 +995,33 @@ def quick_storyboard_apply(*, project: VideoProject, result: dict) -> list[Scene
 
     draft = Job.objects.filter(project=project, capability="text", input__task="script").order_by("-pk").first()
     user = (draft.created_by if draft else None) or project.created_by
+    from generation.services import BudgetExceededError  # noqa: PLC0415
+
     try:
         jobs_create(project=project, user=user, specs=[_quick_image_spec(s) for s in scenes])
-    except ValidationError:
-        # Over budget: the scenes stay, each with a button to draw its image once there is room.
+    except BudgetExceededError:
+        # The scenes stay; "New image" on each says what the budget allows once there is room.
         pass
     return scenes
 
 
-_QUICK_SCENE_EDITABLE = {"description", "duration"}
+_QUICK_SCENE_EDITABLE = {"description", "duration", "image_prompt"}
 
 
 @transaction.atomic
 def quick_scene_update(*, scene: Scene, description: str, duration: Decimal) -> Scene:
+    """Only a real change is saved: it marks the scene's clip (if any) as needing to be made again."""
     _quick(scene.project, ProjectStatus.STORYBOARD)
-    _update(scene, {"description": description.strip(), "duration": duration}, _QUICK_SCENE_EDITABLE)
-    project_touch(project=scene.project)
+    current = Scene.objects.get(pk=scene.pk)
+    fields: dict[str, object] = {}
+    if description.strip() != current.description:
+        # The drafted image prompt described the old text; the next image follows the new one.
+        fields |= {"description": description.strip(), "image_prompt": ""}
+    if duration != current.duration:
+        fields["duration"] = duration
+    if fields:
+        _update(scene, fields, _QUICK_SCENE_EDITABLE)
+        project_touch(project=scene.project)
     return scene
 
 
@@ -1068,7 +1093,11 @@ def quick_clips_estimate(*, project: VideoProject) -> QuickEstimate:
 
 @transaction.atomic
 def quick_clips_request(
-    *, project: VideoProject, user: AbstractBaseUser, expected_total: Decimal | None = None
+    *,
+    project: VideoProject,
+    user: AbstractBaseUser,
+    expected_total: Decimal | None = None,
+    expected_scene_ids: Sequence[int] | None = None,
 ) -> list[VideoClip]:
     """Animate every scene at once (or those whose clip failed), within the budget, at the price the user saw."""
     from generation.services import JobSpec, jobs_create  # noqa: PLC0415
@@ -1085,6 +1114,8 @@ def quick_clips_request(
     estimate = quick_clips_estimate(project=project)
     if not estimate.scenes:
         raise ValidationError("Every scene already has its clip or is being animated.")
+    if expected_scene_ids is not None and sorted(expected_scene_ids) != sorted(s.pk for s in estimate.scenes):
+        raise ValidationError("The scenes to animate changed since you looked. Nothing was spent; look again.")
     if expected_total is not None and abs(estimate.total - expected_total) >= Decimal("0.01"):
         raise ValidationError(
             f"The cost changed from ${expected_total:.2f} to ${estimate.total:.2f} since you looked. Nothing was spent."
@@ -1099,6 +1130,18 @@ def quick_clips_request(
     return clips
 
 
+@transaction.atomic
+def quick_storyboard_reopen(*, project: VideoProject) -> VideoProject:
+    """Back from the clips to the storyboard (when none is still being made): finished clips are kept."""
+    from generation.models import ACTIVE, Job  # noqa: PLC0415
+
+    project = _quick(project, ProjectStatus.GENERATING_VIDEO)
+    if Job.objects.filter(project=project, capability="video", status__in=ACTIVE).exists():
+        raise ValidationError("Clips are still being made. Wait for them, or cancel them in the activity list.")
+    return project_set_status(project=project, status=ProjectStatus.STORYBOARD)
+
+
+@transaction.atomic
 def quick_clip_settled(*, project_id: int) -> None:
     """Called as each clip finishes: when every scene has its clip, the compile starts (once)."""
     from projects.signals import quick_clips_ready  # noqa: PLC0415
@@ -1108,5 +1151,5 @@ def quick_clip_settled(*, project_id: int) -> None:
     if project.status != ProjectStatus.GENERATING_VIDEO:
         return
     scenes = quick_scenes(project=project)
-    if scenes and all(s.clip is not None and s.clip.status == GenerationStatus.COMPLETE for s in scenes):
+    if scenes and all(s.clip and s.clip.status == GenerationStatus.COMPLETE and not s.clip_stale for s in scenes):
         quick_clips_ready.send(sender=VideoProject, project=project)

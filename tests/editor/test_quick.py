@@ -1,5 +1,7 @@
 """Quick mode: prompt and questions, a storyboard of one image per scene, every clip at once, compile, the editor."""
 
+import re
+from datetime import timedelta
 from decimal import Decimal
 
 import av
@@ -7,11 +9,14 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
+from editor import live_fragments
 from editor import services as editor_services
 from editor.models import CompileStatus, EditorProject, FinalVideo
 from generation.models import Job, JobStatus
-from generation.services import job_fail, job_run
+from generation.providers.base import RemoteState
+from generation.services import apply_remote_state, job_fail, job_run
 from projects import services
 from projects.models import ProjectStatus, Scene, VideoClip, WorkflowVersion
 from projects.signals import quick_clips_ready
@@ -45,6 +50,12 @@ def _run_queued(project) -> list[Job]:
     for job in jobs:
         job_run(job_id=job.pk)
     return jobs
+
+
+def _confirmed(client, project) -> dict:
+    """What the cost dialog posts when the user confirms it."""
+    dialog = client.get(_url("quick_clips_estimate", project), **HX).content.decode()
+    return dict(re.findall(r'type="hidden" name="(expected_total|scenes)" value="([^"]*)"', dialog))
 
 
 @pytest.fixture
@@ -146,11 +157,13 @@ def test_it_makes_every_clip_at_the_price_shown_then_compiles_and_opens_the_edit
     scenes = list(storyboard.legacy_scenes.order_by("scene_number"))
     dialog = client.get(_url("quick_clips_estimate", storyboard), **HX).content.decode()
     assert f"Make {len(scenes)} clips?" in dialog and 'name="expected_total"' in dialog
-    changed = client.post(_url("quick_clips", storyboard), {"expected_total": "123.45"}, **HX)
+    confirmed = _confirmed(client, storyboard)
+    changed = client.post(_url("quick_clips", storyboard), {**confirmed, "expected_total": "123.45"}, **HX)
     assert changed.status_code == 422 and "since you looked. Nothing was spent." in changed.content.decode()
+    fewer = client.post(_url("quick_clips", storyboard), {**confirmed, "scenes": str(scenes[0].pk)}, **HX)
+    assert fewer.status_code == 422 and "The scenes to animate changed" in fewer.content.decode()
     assert not VideoClip.objects.exists()
-    total = services.quick_clips_estimate(project=storyboard).total
-    client.post(_url("quick_clips", storyboard), {"expected_total": f"{total:.2f}"}, **HX)
+    client.post(_url("quick_clips", storyboard), confirmed, **HX)
     storyboard.refresh_from_db()
     assert storyboard.status == ProjectStatus.GENERATING_VIDEO
     jobs = list(Job.objects.filter(project=storyboard, capability="video", status=JobStatus.QUEUED))
@@ -203,8 +216,7 @@ def storyboard_file(final: FinalVideo):
 
 
 def test_it_retries_only_the_clips_that_failed(client, storyboard):
-    total = services.quick_clips_estimate(project=storyboard).total
-    client.post(_url("quick_clips", storyboard), {"expected_total": f"{total:.2f}"}, **HX)
+    client.post(_url("quick_clips", storyboard), _confirmed(client, storyboard), **HX)
     first, *rest = Job.objects.filter(project=storyboard, capability="video").order_by("pk")
     job_fail(job=first, error="The provider is overloaded.")
     for job in rest:
@@ -215,7 +227,7 @@ def test_it_retries_only_the_clips_that_failed(client, storyboard):
     assert "1 clip failed" in page and "Retry failed clips" in page
     estimate = services.quick_clips_estimate(project=storyboard)
     assert [s.pk for s in estimate.scenes] == [first.target.scene_id]
-    client.post(_url("quick_clips", storyboard), {"expected_total": f"{estimate.total:.2f}"}, **HX)
+    client.post(_url("quick_clips", storyboard), _confirmed(client, storyboard), **HX)
     assert VideoClip.objects.filter(scene_id=first.target.scene_id).count() == 2
     assert VideoClip.objects.count() == storyboard.legacy_scenes.count() + 1
 
@@ -224,7 +236,7 @@ def test_it_refuses_clips_before_every_image_is_drawn(client, owner, quick):
     login(client, owner)
     client.post(_url("quick_storyboard", quick), **HX)
     _run_queued(quick)  # the script only: the images are still queued
-    response = client.post(_url("quick_clips", quick), {"expected_total": "0"}, **HX)
+    response = client.post(_url("quick_clips", quick), {"expected_total": "0", "scenes": "1"}, **HX)
     assert response.status_code == 422 and "has no finished image yet" in response.content.decode()
     assert not VideoClip.objects.exists()
 
@@ -238,3 +250,128 @@ def test_it_keeps_quick_pages_to_quick_projects_and_to_the_team(client, owner, o
     client.force_login(viewer)
     assert client.get(_url("project_quick", quick)).status_code == 200
     assert client.post(_url("quick_storyboard", quick)).status_code == 403
+
+
+def _clips_requested(client, project) -> list[Job]:
+    client.post(_url("quick_clips", project), _confirmed(client, project), **HX)
+    return list(Job.objects.filter(project=project, capability="video").order_by("pk"))
+
+
+def test_it_keeps_the_answers_when_the_storyboard_is_redrafted(client, owner, quick):
+    login(client, owner)
+    client.post(_url("quick_questions", quick), **HX)
+    _run_queued(quick)
+    question = quick.questions.order_by("order").first()
+    client.post(_url("quick_storyboard", quick), {f"answer-{question.pk}": "Night owls"}, **HX)
+    _run_queued(quick)
+    _run_queued(quick)
+    client.post(_url("quick_storyboard", quick), **HX)  # "Redraft storyboard" posts no answers
+    question.refresh_from_db()
+    redraft = Job.objects.filter(project=quick, capability="text", input__task="script").latest("pk")
+    assert question.answer == "Night owls"
+    assert redraft.input["answers"] == [{"question": question.question, "answer": "Night owls"}]
+
+
+def test_it_gives_the_storyboard_back_when_a_redraft_fails(client, storyboard):
+    scenes = list(storyboard.legacy_scenes.values_list("pk", flat=True))
+    client.post(_url("quick_storyboard", storyboard), **HX)
+    storyboard.refresh_from_db()
+    assert storyboard.status == ProjectStatus.GENERATING_STORYBOARD
+    draft = Job.objects.filter(project=storyboard, capability="text", status=JobStatus.QUEUED).get()
+    job_fail(job=draft, error="The model is down.")
+    storyboard.refresh_from_db()
+    assert storyboard.status == ProjectStatus.STORYBOARD
+    assert list(storyboard.legacy_scenes.values_list("pk", flat=True)) == scenes
+    page = client.get(_url("project_quick", storyboard)).content.decode()
+    assert "The redraft didn't work." in page and "The model is down." in page and 'id="generate-clips"' in page
+
+
+def test_it_saves_what_was_typed_before_drawing_a_new_image(client, storyboard):
+    scene = storyboard.legacy_scenes.order_by("scene_number").first()
+    fields = {f"scene-{scene.pk}-description": "A red lantern in the rain", f"scene-{scene.pk}-duration": "5"}
+    response = client.post(_url("quick_scene_regenerate", storyboard, scene.pk), fields, **HX)
+    html = response.content.decode()
+    assert response.status_code == 200 and f'id="quick-scene-{scene.pk}"' in html
+    assert 'id="quick-board"' not in html, "only this scene's card: the others keep what is typed in them"
+    assert re.search(r'id="quick-actions"[^>]*hx-swap-oob="true"', html) and "Drawing 1 image" in html
+    scene.refresh_from_db()
+    assert scene.description == "A red lantern in the rain" and scene.image_prompt == ""
+    job = Job.objects.get(project=storyboard, capability="image", status=JobStatus.QUEUED)
+    assert "red lantern" in job.input["prompt"]
+
+    before = Scene.objects.get(pk=scene.pk).updated_at
+    same = client.post(_url("quick_scene_update", storyboard, scene.pk), fields, **HX)
+    assert same.status_code == 200 and Scene.objects.get(pk=scene.pk).updated_at == before, "no change, no save"
+
+
+def test_it_goes_back_to_the_storyboard_and_remakes_only_what_changed(client, storyboard):
+    first, *rest = _clips_requested(client, storyboard)
+    job_fail(job=first, error="Overloaded.")
+    for job in rest:
+        job_run(job_id=job.pk)
+    response = client.post(_url("quick_reopen", storyboard), **HX)
+    assert "Back on the storyboard" in response.content.decode()
+    storyboard.refresh_from_db()
+    assert storyboard.status == ProjectStatus.STORYBOARD
+    kept = rest[0].target.scene
+    page = client.get(_url("project_quick", storyboard)).content.decode()
+    assert "Clip ready" in page
+    fields = {f"scene-{kept.pk}-description": "Rain on the river", f"scene-{kept.pk}-duration": str(kept.duration)}
+    card = client.post(_url("quick_scene_update", storyboard, kept.pk), fields, **HX).content.decode()
+    assert "Clip out of date" in card
+    estimate = services.quick_clips_estimate(project=storyboard)
+    assert {s.pk for s in estimate.scenes} == {first.target.scene_id, kept.pk}
+
+
+def test_it_marks_a_clip_failed_when_the_provider_cancels_it(client, storyboard):
+    first, *_ = _clips_requested(client, storyboard)
+    apply_remote_state(job_id=first.pk, state=RemoteState(status=JobStatus.CANCELED, error="Canceled at Replicate."))
+    assert VideoClip.objects.get(pk=first.target_id).status == "failed"
+    page = client.get(_url("project_quick", storyboard)).content.decode()
+    assert "1 clip failed" in page and "Retry failed clips" in page
+
+
+def test_it_offers_to_compile_when_the_compile_never_started(client, storyboard):
+    for job in _clips_requested(client, storyboard):
+        job_run(job_id=job.pk)
+    assert "Compile now" not in client.get(_url("project_quick", storyboard)).content.decode()
+    VideoClip.objects.update(updated_at=timezone.now() - timedelta(minutes=2))  # its message was lost
+    assert "the compile has not started" in client.get(_url("project_quick", storyboard)).content.decode()
+    client.post(_url("quick_compile_now", storyboard), **HX)
+    storyboard.refresh_from_db()
+    assert storyboard.status == ProjectStatus.EDITOR and storyboard.compile_jobs.count() == 1
+
+
+def test_it_says_why_a_compile_could_not_start(client, storyboard):
+    for job in _clips_requested(client, storyboard):
+        job_run(job_id=job.pk)
+    VideoClip.objects.update(duration=Decimal("0.2"))  # too short to be compiled
+    editor_services.quick_compile(project_id=storyboard.pk)
+    storyboard.refresh_from_db()
+    assert storyboard.status == ProjectStatus.EDITOR
+    page = client.get(_url("project_quick", storyboard)).content.decode()
+    assert "The compile failed." in page and "Compile again" in page
+
+
+def test_it_does_not_convert_a_quick_project_while_it_generates(client, storyboard, capsys):
+    _clips_requested(client, storyboard)
+    response = client.post(_url("quick_convert", storyboard), **HX)
+    assert response.status_code == 422 and "Not yet" in response.content.decode()
+    call_command("migrate_legacy_projects")
+    assert "is left as it is for now" in capsys.readouterr().out
+    storyboard.refresh_from_db()
+    assert storyboard.is_quick and not storyboard.scenes.exists()
+
+
+def test_it_pushes_a_refresh_to_open_pages_not_a_board(client, storyboard, project):
+    first, *_ = _clips_requested(client, storyboard)
+    job_run(job_id=first.pk)
+    first.refresh_from_db()
+    pushed = live_fragments.quick_clip_fragments(first.target, first)
+    assert set(pushed) == {"quick-refresh"}
+    assert 'hx-trigger="load' in pushed["quick-refresh"] and "?part=board" in pushed["quick-refresh"]
+    assert "<textarea" not in pushed["quick-refresh"], "each page fetches its own board, with its user's role"
+    director_job = Job.objects.create(
+        team=project.team, project=project, capability="text", input={"task": "brief"}, idempotency_key="d"
+    )
+    assert "quick-refresh" not in live_fragments.project_fragments(project, director_job)

@@ -17,8 +17,13 @@ class Command(BaseCommand):
         if not projects:
             self.stdout.write("No Quick-mode (v1) projects to convert.")
             return
-        for project in projects:
-            report = legacy.plan(project) if dry_run else legacy.project_convert(project=project)
+        reports = [legacy.plan(p) if dry_run else legacy.project_convert(project=p) for p in projects]
+        for report in reports:
             self.stdout.write(report.describe(dry_run=dry_run))
+        converted = sum(1 for r in reports if not r.busy)
         done = "would be converted (dry run: nothing was changed)" if dry_run else "converted"
-        self.stdout.write(self.style.SUCCESS(f"{len(projects)} project(s) {done}."))
+        self.stdout.write(self.style.SUCCESS(f"{converted} project(s) {done}."))
+        if converted < len(reports):
+            self.stdout.write(
+                self.style.WARNING(f"{len(reports) - converted} project(s) still generating: left for later.")
+            )
