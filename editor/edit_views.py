@@ -294,7 +294,8 @@ def edit_render(request: HttpRequest, project_id: int) -> HttpResponse:
     except (tl.TimelineError, ValidationError) as error:
         message = str(error) if isinstance(error, tl.TimelineError) else " ".join(error.messages)
         return _editor(request, project, status=422, action_error=message)
-    return _editor(request, project, notice="Rendering a preview…" if purpose == "preview" else "Exporting…")
+    started = "Preview started" if purpose == "preview" else "Export started"
+    return _editor(request, project, notice=f"{started}: its progress is below.")
 
 
 def render_status_context(project: VideoProject, job: CompileJob | None, purpose: str) -> dict:

@@ -214,6 +214,14 @@ class CompileJob(models.Model):
     def percent(self) -> int:
         return round(self.progress * 100)
 
+    @property
+    def took(self) -> str:
+        """How long the render ran, for people ("8 s", "2 min 5 s"); timesince would say "0 minutes"."""
+        if not (self.started_at and self.completed_at):
+            return ""
+        seconds = max(round((self.completed_at - self.started_at).total_seconds()), 1)
+        return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60} s"
+
 
 def final_path(instance: "FinalVideo", filename: str) -> str:
     return _media_name(f"projects/{instance.project_id}/final", filename)

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
 from generation.services import BudgetExceededError
@@ -58,11 +59,14 @@ def _panel(
         **iterate_context(project, shot, favorites=favorites, **extra),
         **stage_context(project, current="iterate"),
     }
-    template = "projects/iterate.html"
-    if request.htmx:
-        part = "history" if request.GET.get("part") == "history" else "shot-panel"
-        template = f"projects/iterate.html#{part}"
-    return render(request, template, context, status=status)
+    if not request.htmx:
+        return render(request, "projects/iterate.html", context, status=status)
+    if request.GET.get("part") == "history":
+        return render(request, "projects/iterate.html#history", context, status=status)
+    # The shot list beside the panel shows which shots have a master: it follows the panel's changes.
+    html = render_to_string("projects/iterate.html#shot-panel", context, request=request)
+    html += render_to_string("projects/iterate.html#shot-nav", {**context, "oob": True}, request=request)
+    return HttpResponse(html, status=status)
 
 
 @login_required

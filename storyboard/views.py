@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -259,8 +260,12 @@ def _review_panel(
     **extra: object,
 ) -> HttpResponse:
     context = {**review_context(project, shot, version, **extra), **stage_context(project, current="review")}
-    template = "storyboard/review.html#review-panel" if request.htmx else "storyboard/review.html"
-    return render(request, template, context, status=status)
+    if not request.htmx:
+        return render(request, "storyboard/review.html", context, status=status)
+    # The shot list beside the panel marks approved and rejected shots: it follows the panel's changes.
+    html = render_to_string("storyboard/review.html#review-panel", context, request=request)
+    html += render_to_string("storyboard/review.html#shot-nav", {**context, "oob": True}, request=request)
+    return HttpResponse(html, status=status)
 
 
 def _version_param(request: HttpRequest) -> int | None:

@@ -1,5 +1,6 @@
 """Compiles end to end: approved segments, voiceovers, music and captions in; a checked MP4 and its record out."""
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from editor import services
 from editor.models import AudioAsset, Captions, CompileJob, CompileStatus, FinalVideo
@@ -313,3 +315,10 @@ def test_it_adds_up_images_segments_voiceovers_and_music_but_not_failed_calls(pr
     segment.refresh_from_db()
     total = services.total_cost(segments=[segment], audio=[voice, music, failed])
     assert total == Decimal("0.46"), "0.34 + 0.003 + 0.02 + 0.10, rounded; the failed call costs nothing"
+
+
+def test_it_says_how_long_a_render_took_in_seconds():
+    start = timezone.now()
+    assert CompileJob(started_at=start, completed_at=start + timedelta(seconds=8.4)).took == "8 s"
+    assert CompileJob(started_at=start, completed_at=start + timedelta(seconds=125)).took == "2 min 5 s"
+    assert CompileJob(started_at=start).took == ""

@@ -93,8 +93,12 @@ def test_favorite_master_and_status(owner_client, project, shot):
         complete(image)
     owner_client.post(reverse("image_favorite", args=[project.pk, images[1].pk]), headers={"HX-Request": "true"})
     assert ShotImage.objects.get(pk=images[1].pk).is_favorite
-    owner_client.post(reverse("image_master", args=[project.pk, images[1].pk]))
+    swapped = owner_client.post(
+        reverse("image_master", args=[project.pk, images[1].pk]), headers={"HX-Request": "true"}
+    )
     assert StoryboardSelection.objects.get(shot=shot).selected_image_id == images[1].pk
+    nav = swapped.content.decode().split('id="shot-nav"')[1]
+    assert 'hx-swap-oob="true"' in nav.split(">")[0] and "(master chosen)" in nav, "the shot list follows"
     project.refresh_from_db()
     assert project.status == "storyboard_final"  # every shot of the project has its master
     owner_client.post(reverse("image_master", args=[project.pk, images[2].pk]))

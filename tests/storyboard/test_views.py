@@ -156,9 +156,12 @@ def test_it_reviews_approve_reject_regenerate_restore(owner_client, project, fin
     assert segment.is_current
 
     approved = owner_client.post(
-        reverse("segment_approve", args=[project.pk, segment.pk]), {"rating": 5, "feedback": "Lovely"}
+        reverse("segment_approve", args=[project.pk, segment.pk]),
+        {"rating": 5, "feedback": "Lovely"},
+        headers={"HX-Request": "true"},
     )
-    assert approved.status_code == 302
+    nav = _html(approved).split('id="shot-nav"')[1]
+    assert 'hx-swap-oob="true"' in nav.split(">")[0] and "(approved)" in nav, "the shot list follows"
     segment.refresh_from_db()
     assert segment.approval_status == ApprovalStatus.APPROVED and segment.reviews.filter(rating=5).exists()
 
