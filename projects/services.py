@@ -1053,7 +1053,11 @@ def quick_scene_regenerate(*, scene: Scene, user: AbstractBaseUser) -> "Job":
     ).first()
     if running:
         return running  # a second click while drawing is the same request
-    return jobs_create(project=scene.project, user=user, specs=[_quick_image_spec(scene)])[0]
+    job = jobs_create(project=scene.project, user=user, specs=[_quick_image_spec(scene)])[0]
+    if not scene.image_prompt:
+        # Drawn from the text as it is now: the page stops saying the image shows older text.
+        Scene.objects.filter(pk=scene.pk).update(image_prompt=scene.description[:4000])
+    return job
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,7 @@ def test_it_edits_reorders_and_redraws_scenes(client, storyboard, worker, django
         url, {f"scene-{first.pk}-description": "Dawn over the bay", f"scene-{first.pk}-duration": "8.5"}, **HX
     )
     assert ok.status_code == 200 and "Saved" in ok.content.decode()
+    assert "Drawn from the earlier text" in ok.content.decode(), "the image no longer matches the words"
     first.refresh_from_db()
     assert (first.description, first.duration) == ("Dawn over the bay", Decimal("8.5"))
 
@@ -295,9 +296,9 @@ def test_it_saves_what_was_typed_before_drawing_a_new_image(client, storyboard):
     assert 'id="quick-board"' not in html, "only this scene's card: the others keep what is typed in them"
     assert re.search(r'id="quick-actions"[^>]*hx-swap-oob="true"', html) and "Drawing 1 image" in html
     scene.refresh_from_db()
-    assert scene.description == "A red lantern in the rain" and scene.image_prompt == ""
+    assert scene.description == "A red lantern in the rain" and scene.image_prompt == scene.description
     job = Job.objects.get(project=storyboard, capability="image", status=JobStatus.QUEUED)
-    assert "red lantern" in job.input["prompt"]
+    assert "red lantern" in job.input["prompt"] and "Drawn from the earlier text" not in html
 
     before = Scene.objects.get(pk=scene.pk).updated_at
     same = client.post(_url("quick_scene_update", storyboard, scene.pk), fields, **HX)
