@@ -11,31 +11,15 @@ from storyboard.models import ApprovalStatus, VideoSegment
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "a-long-pass-phrase-42"
-
 
 def _stage(page: Page, name: str) -> None:
     page.get_by_role("navigation", name="Stages").get_by_role("link", name=name, exact=True).click()
 
 
 def test_it_takes_a_new_user_through_every_director_stage_to_a_downloaded_mp4(
-    live_server, page: Page, shoot, broker, worker, settings, tmp_path
+    new_user, export_download, page: Page, shoot, broker, worker
 ):
-    settings.JOB_POLL_SECONDS = 1
-    # hx-confirm asks before voiceovers and music are made (they could cost money with the API providers).
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.set_viewport_size({"width": 1366, "height": 900})
-
-    # Sign up: a brand-new account, not a fixture user.
-    page.goto(live_server.url)
-    page.get_by_role("link", name="Create an account").click()
-    page.get_by_label("Username").fill("dara")
-    page.get_by_label("Email").fill("dara@example.com")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Password confirmation").fill(PASSWORD)
-    shoot("journey-director-01-signup")
-    page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_role("heading", name="No projects yet")).to_be_visible()
+    new_user("dara", "journey-director-01-signup")
 
     # A Director project from the new-project form; ten seconds keeps the drafted script small.
     page.get_by_role("link", name="Create your first project").click()
@@ -139,15 +123,7 @@ def test_it_takes_a_new_user_through_every_director_stage_to_a_downloaded_mp4(
     expect(page.locator(".ed-clip.voice")).to_have_count(1)
     expect(page.locator(".ed-clip.music")).to_have_count(1)
     shoot("journey-director-08-edit")
-    page.get_by_role("button", name="Export MP4").click()
-    expect(page.locator("#export-done")).to_be_visible(timeout=120_000)
-    with page.expect_download(timeout=60_000) as download_info:
-        page.locator("#download-export").click()
-    download = download_info.value
-    shoot("journey-director-09-download")
-
-    target = tmp_path / download.suggested_filename
-    download.save_as(target)
+    target = export_download("journey-director-09-download")
     assert target.suffix == ".mp4"
     export = FinalVideo.objects.order_by("-pk").first()
     assert target.stat().st_size == export.file_size > 0

@@ -10,8 +10,6 @@ from projects.models import ProjectStatus, Scene, VideoClip, VideoProject
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "a-long-pass-phrase-42"
-
 
 def _drag(page: Page, handle: str, onto: str) -> None:
     """Drag by a SortableJS handle to just above another item (pointer events, as a person would)."""
@@ -30,20 +28,9 @@ def _drag(page: Page, handle: str, onto: str) -> None:
 
 
 def test_it_takes_a_new_user_from_a_quick_idea_to_a_downloaded_mp4(
-    live_server, page: Page, shoot, broker, worker, settings, tmp_path
+    new_user, export_download, page: Page, shoot, broker, worker
 ):
-    settings.JOB_POLL_SECONDS = 1
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.set_viewport_size({"width": 1366, "height": 900})
-
-    page.goto(live_server.url)
-    page.get_by_role("link", name="Create an account").click()
-    page.get_by_label("Username").fill("kai")
-    page.get_by_label("Email").fill("kai@example.com")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Password confirmation").fill(PASSWORD)
-    shoot("journey-quick-01-signup")
-    page.get_by_role("button", name="Sign up").click()
+    new_user("kai", "journey-quick-01-signup")
 
     # A Quick project: the form says what each mode is for.
     page.get_by_role("link", name="Create your first project").click()
@@ -101,14 +88,7 @@ def test_it_takes_a_new_user_from_a_quick_idea_to_a_downloaded_mp4(
     expect(page.locator(".ed-clip.video")).to_have_count(len(scenes), timeout=30_000)
     shoot("journey-quick-07-editor")
 
-    page.get_by_role("button", name="Export MP4").click()
-    expect(page.locator("#export-done")).to_be_visible(timeout=120_000)
-    with page.expect_download(timeout=60_000) as download_info:
-        page.locator("#download-export").click()
-    download = download_info.value
-    shoot("journey-quick-08-download")
-    target = tmp_path / download.suggested_filename
-    download.save_as(target)
+    target = export_download("journey-quick-08-download")
     export = FinalVideo.objects.order_by("-pk").first()
     assert target.suffix == ".mp4" and target.stat().st_size == export.file_size > 0
     with av.open(str(target)) as container:
