@@ -231,9 +231,10 @@ class QuickSceneForm(forms.ModelForm):
     class Meta:
         model = Scene
         fields = ["description", "duration"]
+        # hx-preserve: when a move or reorder redraws the board, what is typed but not yet saved stays.
         widgets = {
-            "description": forms.Textarea(attrs={"rows": 3}),
-            "duration": forms.NumberInput(attrs={"min": 1, "max": 60, "step": 0.5}),
+            "description": forms.Textarea(attrs={"rows": 3, "hx-preserve": "true"}),
+            "duration": forms.NumberInput(attrs={"min": 1, "max": 60, "step": 0.5, "hx-preserve": "true"}),
         }
         help_texts = {"duration": "1 to 60 seconds. Clips are made 5 s long, or 10 s for scenes over 7.5 s."}
 

@@ -68,9 +68,12 @@ def test_it_takes_a_new_user_from_a_quick_idea_to_a_downloaded_mp4(
     expect(page.locator(f"#quick-image-{scenes[1].pk} figcaption")).to_be_visible()
     expect(page.locator(f"#quick-image-{scenes[1].pk} figcaption")).to_have_count(0, timeout=60_000)
     assert Scene.objects.get(pk=scenes[1].pk).image.name != old_image
+    unsaved = "Dawn over Tokyo Bay, first light on the water"
+    page.locator(f"#quick-scene-{scenes[0].pk}").get_by_label("Description").fill(unsaved)
     _drag(page, f"#quick-scene-{scenes[1].pk} .drag-handle", f"#quick-scene-{scenes[0].pk}")
     expect(page.locator(".quick-scene").first).to_have_attribute("data-id", str(scenes[1].pk))
     assert Scene.objects.get(pk=scenes[1].pk).scene_number == 1
+    expect(page.locator(f"#quick-scene-{scenes[0].pk}").get_by_label("Description")).to_have_value(unsaved)
     shoot("journey-quick-04-storyboard")
 
     # One click: the cost first, then every clip at once, a compile, and the editor opens by itself.
