@@ -971,7 +971,8 @@ def _quick_image_spec(scene: Scene) -> "JobSpec":
 @transaction.atomic
 def quick_storyboard_apply(*, project: VideoProject, result: dict) -> list[Scene]:
     """The drafted script as v1 scenes (the first shot's prompt draws each one), and their images queued."""
-    from generation.services import jobs_create  # noqa: PLC0415
+    from generation.models import Job  # noqa: PLC0415
+    from generation.services import BudgetExceededError, jobs_create  # noqa: PLC0415
 
     project = _quick(project)
     for old in Scene.objects.filter(project=project):
@@ -991,12 +992,8 @@ def quick_storyboard_apply(*, project: VideoProject, result: dict) -> list[Scene
     project_set_status(project=project, status=ProjectStatus.STORYBOARD)
     for scene in scenes:
         scene.project = project
-    from generation.models import Job  # noqa: PLC0415
-
     draft = Job.objects.filter(project=project, capability="text", input__task="script").order_by("-pk").first()
     user = (draft.created_by if draft else None) or project.created_by
-    from generation.services import BudgetExceededError  # noqa: PLC0415
-
     try:
         jobs_create(project=project, user=user, specs=[_quick_image_spec(s) for s in scenes])
     except BudgetExceededError:
