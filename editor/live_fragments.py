@@ -1,7 +1,7 @@
 """What sound jobs and compiles push to open pages: a scene's voiceover row, the music panel, a compile's status."""
 
 from editor.models import AudioAsset, AudioKind, CompileJob
-from generation.live import TARGET_FRAGMENTS, push, render_partial
+from generation.live import push, register_fragments, render_partial
 from generation.models import Job
 from projects.models import ProjectStatus, Scene, VideoClip, VideoProject
 
@@ -16,7 +16,7 @@ def audio_fragments(asset: AudioAsset, job: Job) -> dict[str, str]:
     return {"music-panel": render_partial("editor/sound.html#music-panel", {**music_context(project), "oob": True})}
 
 
-TARGET_FRAGMENTS["editor.audioasset"] = audio_fragments
+register_fragments("editor.audioasset", audio_fragments)
 
 
 def compile_changed(job: CompileJob) -> None:
@@ -74,17 +74,14 @@ def quick_clip_fragments(clip: VideoClip, job: Job) -> dict[str, str]:
     return _refresh(project)
 
 
-TARGET_FRAGMENTS["projects.scene"] = quick_scene_fragments
-TARGET_FRAGMENTS["projects.videoclip"] = quick_clip_fragments
-
-
-_plan_fragments = TARGET_FRAGMENTS.get("projects.videoproject")
+register_fragments("projects.scene", quick_scene_fragments)
+register_fragments("projects.videoclip", quick_clip_fragments)
 
 
 def project_fragments(project: VideoProject, job: Job) -> dict[str, str]:
-    """A Quick project's questions and drafts refresh its board (while it is read-only); a Director's go to Plan."""
+    """A Quick project's questions and drafts refresh its board, while it is read-only (Plan renders a Director's)."""
     if not project.is_quick:
-        return _plan_fragments(project, job) if _plan_fragments else {}
+        return {}
     task = job.input.get("task")
     if not job.is_terminal:
         return {}
@@ -95,4 +92,4 @@ def project_fragments(project: VideoProject, job: Job) -> dict[str, str]:
     return {}
 
 
-TARGET_FRAGMENTS["projects.videoproject"] = project_fragments
+register_fragments("projects.videoproject", project_fragments)

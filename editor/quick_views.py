@@ -20,8 +20,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from editor import services
 from editor.models import CompileJob, CompileStatus, RenderPurpose
-from generation.models import ACTIVE, Job
-from generation.services import BudgetExceededError
+from generation.models import ACTIVE
 from projects import legacy, selectors
 from projects import services as project_services
 from projects.access import project_for
@@ -39,22 +38,20 @@ PHASES = [
 ]
 
 
-def _latest_job(project: VideoProject, task: str) -> Job | None:
-    return Job.objects.filter(project=project, capability="text", input__task=task).order_by("-pk").first()
-
-
 def quick_context(project: VideoProject, **extra: object) -> dict[str, object]:
     scenes = selectors.quick_scenes(project=project)
     scene_forms = extra.pop("scene_forms", None) or {}
     for scene in scenes:
         scene.form = scene_forms.get(scene.pk) or QuickSceneForm(instance=scene, prefix=f"scene-{scene.pk}")
     questions = list(ClarifyingQuestion.objects.filter(project=project).order_by("order"))
-    questions_job, script_job = _latest_job(project, "questions"), _latest_job(project, "script")
+    jobs = selectors.plan_jobs(project=project)
+    questions_job, script_job = jobs.get("questions"), jobs.get("script")
     compile_job = (
         CompileJob.objects.filter(project=project, purpose=RenderPurpose.COMPILE).select_related("final_video").first()
     )
     clips_done = sum(1 for s in scenes if s.clip and s.clip.status == "complete" and not s.clip_stale)
     clips_failed = sum(1 for s in scenes if s.clip and s.clip.status == "failed")
+    stalled = _compile_stalled(project, scenes)
     status = ProjectStatus(project.status)
     phase_index = [p for p, _ in PHASES].index(status)
     return {
@@ -74,8 +71,8 @@ def quick_context(project: VideoProject, **extra: object) -> dict[str, object]:
         "clips_percent": round(100 * clips_done / len(scenes)) if scenes else 0,
         "compile_job": compile_job,
         "clips_running": any(s.clip and s.clip.status in ("pending", "processing") for s in scenes),
-        "compile_stalled": _compile_stalled(project, scenes),
-        "board_working": _board_working(project, questions_job, script_job, scenes, compile_job),
+        "compile_stalled": stalled,
+        "board_working": _board_working(project, questions_job, script_job, scenes, compile_job, stalled=stalled),
         **extra,
     }
 
@@ -92,7 +89,7 @@ def _compile_stalled(project: VideoProject, scenes: list) -> bool:
     return max(s.clip.updated_at for s in scenes) < timezone.now() - STALL
 
 
-def _board_working(project: VideoProject, questions_job, script_job, scenes, compile_job) -> bool:  # noqa: ANN001
+def _board_working(project: VideoProject, questions_job, script_job, scenes, compile_job, *, stalled: bool) -> bool:  # noqa: ANN001
     """Whether the board changes by itself (it is then read-only, so a refresh loses nothing)."""
     if questions_job and questions_job.status in ACTIVE and project.status == ProjectStatus.INPUT:
         return True
@@ -100,7 +97,7 @@ def _board_working(project: VideoProject, questions_job, script_job, scenes, com
         return bool(script_job and script_job.status in ACTIVE)
     if project.status == ProjectStatus.GENERATING_VIDEO:
         # Clips still running, or all done and the compile about to start; a failure waits for the user.
-        return not any(s.clip and s.clip.status == "failed" for s in scenes) and not _compile_stalled(project, scenes)
+        return not any(s.clip and s.clip.status == "failed" for s in scenes) and not stalled
     if project.status == ProjectStatus.EDITOR:
         return compile_job is None or compile_job.is_active
     return False
@@ -162,11 +159,7 @@ def quick_questions(request: HttpRequest, project_id: int) -> HttpResponse:
     project = _editable(request, project_id)
     if project.status != ProjectStatus.INPUT:
         return _board(request, project, status=422, action_error="Questions come before the storyboard.")
-    try:
-        project_services.questions_request(project=project, user=request.user)
-    except ValidationError as error:
-        return _board(request, project, status=422, action_error=" ".join(error.messages))
-    return _board(request, project)
+    return _act(request, project, lambda: project_services.questions_request(project=project, user=request.user))
 
 
 @login_required
@@ -177,11 +170,12 @@ def quick_storyboard(request: HttpRequest, project_id: int) -> HttpResponse:
     form = QuickAnswersForm(request.POST, questions=questions)
     if not form.is_valid():
         return _board(request, project, status=422, answers_form=form)
-    try:
-        project_services.quick_storyboard_request(project=project, user=request.user, answers=form.answers())
-    except ValidationError as error:
-        return _board(request, project, status=422, action_error=" ".join(error.messages))
-    return _board(request, project)
+    answers = form.answers()
+    return _act(
+        request,
+        project,
+        lambda: project_services.quick_storyboard_request(project=project, user=request.user, answers=answers),
+    )
 
 
 @login_required
@@ -199,12 +193,13 @@ def quick_scene_update(request: HttpRequest, project_id: int, v1_scene_id: int) 
     return _scene_card(request, project, scene, saved_scene=scene.pk)
 
 
-def _order(request: HttpRequest, project: VideoProject, change) -> HttpResponse:  # noqa: ANN001
+def _act(request: HttpRequest, project: VideoProject, change, **done: object) -> HttpResponse:  # noqa: ANN001
+    """Run a service; the board again, or with the refusal (budget included) as a 422."""
     try:
         change()
     except ValidationError as error:
         return _board(request, project, status=422, action_error=" ".join(error.messages))
-    return _board(request, project)
+    return _board(request, project, **done)
 
 
 @login_required
@@ -215,7 +210,7 @@ def quick_scene_move(request: HttpRequest, project_id: int, v1_scene_id: int) ->
     form = MoveForm(request.POST)
     if not form.is_valid():
         return _board(request, project, status=422, action_error="Move a scene up or down.")
-    return _order(request, project, lambda: project_services.quick_scene_move(scene=scene, offset=form.offset))
+    return _act(request, project, lambda: project_services.quick_scene_move(scene=scene, offset=form.offset))
 
 
 @login_required
@@ -226,7 +221,7 @@ def quick_scenes_reorder(request: HttpRequest, project_id: int) -> HttpResponse:
     if not form.is_valid():
         return _board(request, project, status=422, action_error=" ".join(form.errors["ids"]))
     ids = form.cleaned_data["ids"]
-    return _order(request, project, lambda: project_services.quick_scenes_reorder(project=project, scene_ids=ids))
+    return _act(request, project, lambda: project_services.quick_scenes_reorder(project=project, scene_ids=ids))
 
 
 @login_required
@@ -262,18 +257,17 @@ def quick_clips(request: HttpRequest, project_id: int) -> HttpResponse:
     form = QuickClipsForm(request.POST)
     if not form.is_valid():
         return _board(request, project, status=422, action_error="Open the cost estimate again and confirm it.")
-    try:
-        project_services.quick_clips_request(
+    data = form.cleaned_data
+    return _act(
+        request,
+        project,
+        lambda: project_services.quick_clips_request(
             project=project,
             user=request.user,
-            expected_total=form.cleaned_data["expected_total"],
-            expected_scene_ids=form.cleaned_data["scenes"],
-        )
-    except BudgetExceededError as error:
-        return _board(request, project, status=422, action_error=" ".join(error.messages))
-    except ValidationError as error:
-        return _board(request, project, status=422, action_error=" ".join(error.messages))
-    return _board(request, project)
+            expected_total=data["expected_total"],
+            expected_scene_ids=data["scenes"],
+        ),
+    )
 
 
 @login_required
@@ -292,13 +286,8 @@ def quick_convert(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def quick_reopen(request: HttpRequest, project_id: int) -> HttpResponse:
     project = _editable(request, project_id)
-    try:
-        project_services.quick_storyboard_reopen(project=project)
-    except ValidationError as error:
-        return _board(request, project, status=422, action_error=" ".join(error.messages))
-    return _board(
-        request, project, notice="Back on the storyboard. Finished clips are kept; changed scenes get new ones."
-    )
+    notice = "Back on the storyboard. Finished clips are kept; changed scenes get new ones."
+    return _act(request, project, lambda: project_services.quick_storyboard_reopen(project=project), notice=notice)
 
 
 @login_required

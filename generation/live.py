@@ -24,7 +24,12 @@ logger = logging.getLogger(__name__)
 
 # Target model label -> a function rendering that object's fragments for a job change, keyed by
 # element id (registered by the stage apps). Each page subscribes to the ids it shows.
-TARGET_FRAGMENTS: dict[str, Callable[[models.Model, Job], dict[str, str]]] = {}
+TARGET_FRAGMENTS: dict[str, list[Callable[[models.Model, Job], dict[str, str]]]] = {}
+
+
+def register_fragments(label: str, render: Callable[[models.Model, Job], dict[str, str]]) -> None:
+    """Add a renderer for a target model; several apps may render the same target (each for its own pages)."""
+    TARGET_FRAGMENTS.setdefault(label, []).append(render)
 
 
 def render_partial(template: str, context: dict) -> str:
@@ -68,6 +73,7 @@ def job_changed(job_id: int) -> None:
             return
     fragments = {"activity": activity_html(job.project)}
     target = job.target
-    if target is not None and (render := TARGET_FRAGMENTS.get(target._meta.label_lower)):
+    renders = TARGET_FRAGMENTS.get(target._meta.label_lower, []) if target is not None else []
+    for render in renders:
         fragments.update(render(target, job))
     push(job.project_id, fragments)

@@ -4,7 +4,7 @@ While a draft runs only its status line is replaced, so nobody's half-typed
 text elsewhere on the page is overwritten.
 """
 
-from generation.live import TARGET_FRAGMENTS
+from generation.live import register_fragments
 from generation.live import render_partial as render_to_string
 from generation.models import Job
 from projects.models import ProjectScene, ShotImage, VideoProject
@@ -25,7 +25,7 @@ def project_fragments(project: VideoProject, job: Job) -> dict[str, str]:
     from projects.plan_views import plan_context  # noqa: PLC0415 - views import this app's models
 
     task = job.input.get("task")
-    if task not in WORKING:
+    if task not in WORKING or project.is_quick:  # a Quick project's board is the editor app's
         return {}
     if not job.is_terminal:
         return {f"{task}-status": _status(job, f"{task}-status", WORKING[task])}
@@ -42,8 +42,8 @@ def scene_fragments(scene: ProjectScene, job: Job) -> dict[str, str]:
     return {"scene-list": render_to_string("projects/scenes.html#scene-list", context)}
 
 
-TARGET_FRAGMENTS["projects.videoproject"] = project_fragments
-TARGET_FRAGMENTS["projects.projectscene"] = scene_fragments
+register_fragments("projects.videoproject", project_fragments)
+register_fragments("projects.projectscene", scene_fragments)
 
 
 def image_fragment(image: ShotImage, job: Job) -> dict[str, str]:
@@ -51,4 +51,4 @@ def image_fragment(image: ShotImage, job: Job) -> dict[str, str]:
     return {f"tile-{image.pk}": render_to_string("projects/iterate.html#tile", context)}
 
 
-TARGET_FRAGMENTS["projects.shotimage"] = image_fragment
+register_fragments("projects.shotimage", image_fragment)

@@ -1,6 +1,6 @@
 """What a segment's job pushes to open pages: its storyboard card, the progress figures, its review player."""
 
-from generation.live import TARGET_FRAGMENTS, push, render_partial
+from generation.live import push, register_fragments, render_partial
 from generation.models import Job
 from storyboard.models import VideoSegment
 
@@ -28,7 +28,7 @@ def segment_fragments(segment: VideoSegment, job: Job) -> dict[str, str]:
     return fragments
 
 
-TARGET_FRAGMENTS["storyboard.videosegment"] = segment_fragments
+register_fragments("storyboard.videosegment", segment_fragments)
 
 
 def scores_changed(segment_id: int) -> None:

@@ -6,6 +6,9 @@ import pytest
 
 from generation import ffmpeg
 
+# Quick to encode, and playable everywhere.
+H264_FAST = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+
 
 @pytest.fixture(scope="session")
 def raw_clips(tmp_path_factory) -> list[bytes]:
@@ -24,12 +27,7 @@ def raw_clips(tmp_path_factory) -> list[bytes]:
                 *sound,
                 "-t",
                 "2",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-pix_fmt",
-                "yuv420p",
+                *H264_FAST,
                 *(["-c:a", "aac", "-shortest"] if sound else []),
                 str(out),
             ]
@@ -50,12 +48,7 @@ def flat_clip(path: Path, *, grey: str = "0x9a9a9a", tone: int = 440) -> Path:
             "lavfi",
             "-i",
             f"sine=frequency={tone}:sample_rate=44100:duration=2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
+            *H264_FAST,
             "-c:a",
             "aac",
             "-shortest",

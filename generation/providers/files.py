@@ -26,7 +26,12 @@ def local_copy(name: str) -> Iterator[Path]:
 def local_path(name: str) -> Iterator[Path]:
     """The stored file itself on local storage (no copy), or a temporary copy from object storage."""
     try:
-        yield Path(default_storage.path(name))
-    except NotImplementedError:  # object storage has no local path
-        with local_copy(name) as path:
-            yield path
+        path = Path(default_storage.path(name))
+    except NotImplementedError:  # Django's Storage.path: storages without a filesystem raise this
+        path = None
+    if path is not None:
+        # Yielded outside the try: an error in the caller's block must not be taken for "no local path".
+        yield path
+        return
+    with local_copy(name) as copy:
+        yield copy

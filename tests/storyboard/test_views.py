@@ -269,9 +269,9 @@ def test_it_starts_from_the_chosen_shot_and_leaves_earlier_ones(owner_client, pr
 
 
 def test_it_renders_the_live_fragments_of_a_segment(project, finished):
-    from generation.live import TARGET_FRAGMENTS
+    from storyboard.live_fragments import segment_fragments
 
-    fragments = TARGET_FRAGMENTS["storyboard.videosegment"](finished, finished.job)
+    fragments = segment_fragments(finished, finished.job)
     assert set(fragments) == {
         f"shot-card-{finished.shot_id}",
         "storyboard-progress",
