@@ -8,6 +8,7 @@ a render is decided by the row.
 
 import contextlib
 import logging
+import math
 import tempfile
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -162,7 +163,7 @@ def music_request(*, project: VideoProject, user: AbstractBaseUser, mood: str = 
     asset = _new_audio(
         project=project, kind=AudioKind.MUSIC, scene=None, prompt=prompt, requested_duration=length, created_by=user
     )
-    _start_audio(project, user, [asset], Capability.MUSIC, [{"prompt": prompt, "duration": length}])
+    _start_audio(project, user, [asset], Capability.MUSIC, [{"prompt": prompt, "duration": math.ceil(length)}])
     return asset
 
 

@@ -6,6 +6,41 @@ keep them current in the admin.
 
 from decimal import Decimal
 
+MUSICGEN_VERSION = "671ac645ce5e552cc63a54a2bbff63fcf798043055d2dac5fc9e36a837eedcfb"
+# MiniMax's system voices (a cloned voice's id works too, once an operator adds it here).
+MINIMAX_VOICES = [
+    ["Wise_Woman", "Wise woman"],
+    ["Friendly_Person", "Friendly person"],
+    ["Inspirational_girl", "Inspirational girl"],
+    ["Deep_Voice_Man", "Deep-voiced man"],
+    ["Calm_Woman", "Calm woman"],
+    ["Casual_Guy", "Casual guy"],
+    ["Lively_Girl", "Lively girl"],
+    ["Patient_Man", "Patient man"],
+    ["Young_Knight", "Young knight"],
+    ["Determined_Man", "Determined man"],
+    ["Lovely_Girl", "Lovely girl"],
+    ["Decent_Boy", "Decent boy"],
+    ["Imposing_Manner", "Imposing manner"],
+    ["Elegant_Man", "Elegant man"],
+    ["Abbess", "Abbess"],
+    ["Sweet_Girl_2", "Sweet girl"],
+    ["Exuberant_Girl", "Exuberant girl"],
+]
+ESPEAK_VOICES = [
+    ["narrator", "Narrator (calm, male)"],
+    ["warm", "Warm (female)"],
+    ["bright", "Bright (British, female)"],
+    ["deep", "Deep (male)"],
+    ["british", "British (male)"],
+]
+
+# Capabilities the app reads:
+#   seed: "exact" (same seed, same output), "approximate" (a seed is taken but a repeat differs),
+#         "none" (no seed input; every run differs);
+#   has_audio: a video model that puts its own soundtrack on the clip;
+#   voices: [id, label] pairs a speech model accepts; max_duration: the longest one call makes;
+#   prices: {"by": input name, "values": {value: unit price}}, a published price that depends on an input.
 MODELS = [
     # capability, provider, model_id, label, price unit, unit price, input mapping, capabilities
     (
@@ -16,10 +51,19 @@ MODELS = [
         "run",
         "0",
         {},
-        {"tasks": ["questions", "brief", "script", "shots"]},
+        {"tasks": ["questions", "brief", "script", "shots"], "seed": "exact"},
     ),
     ("text", "openai", "gpt-4o-mini", "GPT-4o mini", "1k_tokens", "0.0006", {}, {"structured_outputs": True}),
-    ("image", "offline", "offline/pillow-image", "Offline drawing (Pillow)", "image", "0", {}, {"max_outputs": 4}),
+    (
+        "image",
+        "offline",
+        "offline/pillow-image",
+        "Offline drawing (Pillow)",
+        "image",
+        "0",
+        {},
+        {"max_outputs": 4, "seed": "exact"},
+    ),
     (
         "image",
         "replicate",
@@ -34,9 +78,10 @@ MODELS = [
             "num_outputs": "num_outputs",
             "fixed": {"output_format": "png", "go_fast": True},
         },
-        {"max_outputs": 4, "aspect_ratios": ["16:9", "9:16", "1:1"]},
+        # go_fast runs a quantized model: the same seed gives a close picture, not the same one.
+        {"max_outputs": 4, "aspect_ratios": ["16:9", "9:16", "1:1"], "seed": "approximate"},
     ),
-    ("refine", "offline", "offline/pillow-refine", "Offline refinement (Pillow)", "image", "0", {}, {}),
+    ("refine", "offline", "offline/pillow-refine", "Offline refinement (Pillow)", "image", "0", {}, {"seed": "exact"}),
     (
         "refine",
         "replicate",
@@ -50,9 +95,9 @@ MODELS = [
             "strength": "prompt_strength",
             "seed": "seed",
             "aspect_ratio": "aspect_ratio",
-            "fixed": {"output_format": "png"},
+            "fixed": {"output_format": "png", "go_fast": False},
         },
-        {"strength": [0.05, 0.95]},
+        {"strength": [0.05, 0.95], "seed": "exact"},
     ),
     (
         "video",
@@ -62,7 +107,7 @@ MODELS = [
         "second",
         "0",
         {},
-        {"durations": [5, 10], "resolutions": ["480p", "720p", "1080p"]},
+        {"durations": [5, 10], "resolutions": ["480p", "720p", "1080p"], "seed": "exact"},
     ),
     (
         "video",
@@ -70,9 +115,15 @@ MODELS = [
         "wan-video/wan-2.5-i2v",
         "Wan 2.5 image-to-video",
         "second",
-        "0.068",
+        "0.10",
         {"image": "image", "prompt": "prompt", "duration": "duration", "resolution": "resolution", "seed": "seed"},
-        {"durations": [5, 10], "resolutions": ["480p", "720p", "1080p"]},
+        {
+            "durations": [5, 10],
+            "resolutions": ["480p", "720p", "1080p"],
+            "seed": "approximate",
+            "has_audio": True,
+            "prices": {"by": "resolution", "values": {"480p": "0.05", "720p": "0.10", "1080p": "0.15"}},
+        },
     ),
     (
         "video",
@@ -82,7 +133,7 @@ MODELS = [
         "second",
         "0.05",
         {"image": "start_image", "prompt": "prompt", "duration": "duration", "fixed": {"mode": "standard"}},
-        {"durations": [5, 10]},
+        {"durations": [5, 10], "resolutions": ["720p"], "seed": "none"},
     ),
     (
         "speech",
@@ -92,7 +143,7 @@ MODELS = [
         "1k_chars",
         "0",
         {},
-        {"voices": ["narrator", "warm", "bright", "deep", "british"]},
+        {"voices": ESPEAK_VOICES, "seed": "exact"},
     ),
     (
         "speech",
@@ -102,13 +153,22 @@ MODELS = [
         "1k_chars",
         "0.06",
         {"text": "text", "voice": "voice_id", "fixed": {"audio_format": "mp3"}},
-        {"voices": ["Wise_Woman", "Deep_Voice_Man", "Calm_Woman", "Casual_Guy"]},
+        {"voices": MINIMAX_VOICES, "seed": "none"},
     ),
-    ("music", "offline", "offline/numpy-music", "Offline music (numpy)", "second", "0", {}, {"max_duration": 600}),
+    (
+        "music",
+        "offline",
+        "offline/numpy-music",
+        "Offline music (numpy)",
+        "second",
+        "0",
+        {},
+        {"max_duration": 600, "seed": "exact"},
+    ),
     (
         "music",
         "replicate",
-        "meta/musicgen",
+        f"meta/musicgen:{MUSICGEN_VERSION}",
         "MusicGen",
         "second",
         "0.002",
@@ -118,7 +178,7 @@ MODELS = [
             "seed": "seed",
             "fixed": {"model_version": "stereo-large", "output_format": "wav", "normalization_strategy": "loudness"},
         },
-        {"max_duration": 30},
+        {"max_duration": 30, "seed": "exact"},
     ),
     ("lipsync", "offline", "offline/lipsync", "Lipsync (not available offline)", "run", "0", {}, {"available": False}),
     (
@@ -129,7 +189,7 @@ MODELS = [
         "second",
         "0.05",
         {"video": "video", "audio": "audio", "fixed": {"sync_mode": "loop"}},
-        {},
+        {"seed": "none"},
     ),
 ]
 DEFAULTS = {("video", "replicate"): "wan-video/wan-2.5-i2v"}
@@ -137,6 +197,11 @@ DEFAULTS = {("video", "replicate"): "wan-video/wan-2.5-i2v"}
 
 def seed(AIModel: type) -> int:  # noqa: N803 - a model class, historical or current
     created = 0
+    # Community models are run by version: an unversioned row of one becomes the versioned one.
+    for _capability, provider, model_id, *_ in MODELS:
+        name, _, version = model_id.partition(":")
+        if version:
+            AIModel.objects.filter(provider=provider, model_id=name).update(model_id=model_id)
     for capability, provider, model_id, label, unit, price, mapping, caps in MODELS:
         default = DEFAULTS.get((capability, provider), model_id) == model_id
         _, made = AIModel.objects.update_or_create(

@@ -77,9 +77,62 @@ def units(model: AIModel, params: dict, *, outputs: int | None = None) -> Decima
     return Decimal(1)
 
 
-def price(model: AIModel, quantity: Decimal) -> Decimal:
-    return (model.unit_price * quantity).quantize(Decimal("0.00001"), rounding=ROUND_HALF_UP)
+def unit_price(model: AIModel, params: dict) -> Decimal:
+    """The published price of one unit for this call: some models price by an input (video by resolution)."""
+    prices = model.capabilities.get("prices") or {}
+    by, values = prices.get("by"), prices.get("values") or {}
+    if by and str(params.get(by)) in values:
+        return Decimal(str(values[str(params.get(by))]))
+    return model.unit_price
+
+
+def price(model: AIModel, quantity: Decimal, params: dict | None = None) -> Decimal:
+    each = unit_price(model, params or {})
+    return (each * quantity).quantize(Decimal("0.00001"), rounding=ROUND_HALF_UP)
 
 
 def estimate(model: AIModel, params: dict) -> Decimal:
-    return price(model, units(model, params))
+    return price(model, units(model, params), params)
+
+
+# What a model takes -------------------------------------------------------------
+
+
+def voices(model: AIModel) -> list[tuple[str, str]]:
+    """The voices a speech model accepts, as (id, label)."""
+    return [(str(v[0]), str(v[1])) if isinstance(v, list | tuple) else (str(v), str(v)) for v in _voice_list(model)]
+
+
+def _voice_list(model: AIModel) -> list:
+    return list(model.capabilities.get("voices") or [])
+
+
+def default_voice(model: AIModel) -> str:
+    found = voices(model)
+    return found[0][0] if found else ""
+
+
+def seed_behaviour(model: AIModel) -> str:
+    """exact, approximate or none: whether a repeat with the same seed gives the same output."""
+    return str(model.capabilities.get("seed", "exact" if model.provider == Provider.OFFLINE else "approximate"))
+
+
+def has_own_audio(model: AIModel | None) -> bool:
+    return bool(model and model.capabilities.get("has_audio"))
+
+
+def max_duration(model: AIModel) -> int | None:
+    value = model.capabilities.get("max_duration")
+    return int(value) if value else None
+
+
+def check_input(model: AIModel, capability: str, params: dict) -> None:
+    """What the registry knows a model refuses, beyond its schema: a voice it does not have, a length it cannot make."""
+    if capability == Capability.SPEECH and (known := dict(voices(model))):
+        if params.get("voice") not in known:
+            raise NoModelError(
+                f"{model.label} has no voice {params.get('voice')!r}. Choose one of: {', '.join(known.values())}."
+            )
+    if capability == Capability.MUSIC and (longest := max_duration(model)):
+        if float(params.get("duration", 0)) > longest:
+            raise NoModelError(f"{model.label} makes at most {longest} s in one call; make a longer bed in parts.")

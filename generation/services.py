@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from generation import ingest, live, registry
 from generation.handlers import handler_for
-from generation.models import ACTIVE, STATUS_RANK, TERMINAL, AIModel, Job, JobStatus, WebhookDelivery
+from generation.models import ACTIVE, STATUS_RANK, TERMINAL, AIModel, Job, JobStatus, Provider, WebhookDelivery
 from generation.providers import for_provider, requests
 from generation.providers.base import Completed, OutputFile, ProviderError, RemoteState, Submitted, TransientError
 from projects.models import Team, VideoProject
@@ -105,6 +105,9 @@ def jobs_create(*, project: VideoProject, user: AbstractBaseUser | None, specs: 
             except registry.NoModelError as error:
                 raise ValidationError(str(error)) from None
         model = spec.model or registry.resolve(spec.capability)
+        if spec.capability == "speech" and not params.get("voice"):
+            params["voice"] = registry.default_voice(model)
+        _check_contract(model, spec.capability, params)
         job = Job(
             team=team,
             project=project,
@@ -137,6 +140,20 @@ def jobs_create(*, project: VideoProject, user: AbstractBaseUser | None, specs: 
     ids = [job.pk for job in new]
     transaction.on_commit(lambda: _enqueue_runs(ids))
     return jobs
+
+
+def _check_contract(model: AIModel, capability: str, params: dict) -> None:
+    """Refuse, before anything is queued or spent, a request the model would refuse."""
+    try:
+        registry.check_input(model, capability, params)
+    except registry.NoModelError as error:
+        raise ValidationError(str(error)) from None
+    if model.provider != Provider.REPLICATE:
+        return
+    from generation.providers.replicate_api import request_problems  # noqa: PLC0415 - the client loads lazily
+
+    if problems := request_problems(model=model, capability=capability, params=params):
+        raise ValidationError(f"{model.label} would refuse this request, so nothing was spent: {'; '.join(problems)}")
 
 
 def job_create(
@@ -255,8 +272,10 @@ def job_run(*, job_id: int) -> None:
         job_fail(job=job, error=str(exc))
         return
     except Exception as exc:
+        # Only what a retry can cure (429, 5xx, timeouts, lost connections) is a TransientError;
+        # anything else would fail again and be paid for again.
         logger.exception("Job %s: unexpected provider error", job_id)
-        _retry_or_fail(job_id, f"{type(exc).__name__}: {exc}")
+        job_fail(job=job, error=f"{type(exc).__name__}: {exc}")
         return
     if isinstance(result, Submitted):
         _record_submission(job, result.prediction_id)
@@ -428,7 +447,8 @@ def _finish(job_id: int, result: Completed, media: list[ingest.Media]) -> bool:
         return job_fail(job=job, error="The provider finished without producing a file.")
     actual = result.actual_cost
     if actual is None and job.ai_model:
-        actual = registry.price(job.ai_model, registry.units(job.ai_model, job.input, outputs=len(media) or None))
+        quantity = registry.units(job.ai_model, job.input, outputs=len(media) or None)
+        actual = registry.price(job.ai_model, quantity, job.input)
     now = timezone.now()
     output = {"data": result.data, "metrics": result.metrics, "media": [m.meta for m in media]}
     job.actual_cost = actual

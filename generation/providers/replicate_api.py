@@ -1,11 +1,18 @@
 """Replicate through the official client.
 
+Every request is built from the registry's mapping and checked against the
+model's stored contract (generation/contracts/) when its job is created.
+Local media is handed to the client as an open file, which it uploads
+through Replicate's files API; object storage hands over a presigned URL.
+Official models are created by name; community models by version.
+
 The client's own retry transport is replaced by a plain one: retries belong
 to the job ledger, which counts attempts in the database and never submits a
-prediction twice. Predictions are created by model name with a webhook when
+prediction twice. Predictions are created with a webhook when
 PUBLIC_BASE_URL is set (start and completed events); otherwise the worker polls.
 """
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -13,16 +20,17 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import replicate
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from replicate.exceptions import ReplicateError
 
+from generation import contracts
 from generation.providers.base import OutputFile, ProviderError, RemoteState, Submitted, TransientError
 from generation.providers.files import FILE_INPUTS
 
 if TYPE_CHECKING:
-    from generation.models import Job
+    from generation.models import AIModel, Job
 
 STATUS = {
     "starting": "submitted",
@@ -67,6 +75,10 @@ def _error(exc: Exception) -> Exception:
         return TransientError(f"Replicate did not answer in time ({type(exc).__name__})", uncertain=True)
     if isinstance(exc, httpx.TransportError):
         return TransientError(f"The connection to Replicate broke: {exc or type(exc).__name__}", uncertain=True)
+    if isinstance(exc, (TypeError, ValueError, OSError)):
+        # Our request could not even be built (a file we cannot read, a value the client cannot send):
+        # the same request would fail the same way, so it is not retried.
+        return ProviderError(f"The request to Replicate could not be made: {type(exc).__name__}: {exc}")
     return exc
 
 
@@ -74,26 +86,52 @@ def webhook_url() -> str | None:
     return f"{settings.PUBLIC_BASE_URL}{reverse('replicate_webhook')}" if settings.PUBLIC_BASE_URL else None
 
 
-def map_input(job: "Job", stack: ExitStack) -> dict[str, Any]:
-    mapping = dict(job.ai_model.input_mapping) if job.ai_model else {}
+def provider_input(
+    *, model: "AIModel | None", capability: str, params: dict[str, Any], file_value: Callable[[str], Any]
+) -> dict[str, Any]:
+    """Our request in the model's input names; file_value turns a storage name into what the client sends."""
+    mapping = dict(model.input_mapping) if model else {}
     fixed = mapping.pop("fixed", {})
-    files = FILE_INPUTS.get(job.capability, ())
+    files = FILE_INPUTS.get(capability, ())
     mapped: dict[str, Any] = dict(fixed)
-    for ours, value in job.input.items():
+    for ours, value in params.items():
         if ours in ("variant", "caption", "task", "aspect_ratio") and ours not in mapping:
             continue
         theirs = mapping.get(ours, ours if not mapping else None)
         if theirs is None:
             continue
-        if ours in files:
-            # Local media is uploaded through the client's files API; object storage hands over a presigned URL.
-            if isinstance(default_storage, FileSystemStorage):
-                mapped[theirs] = stack.enter_context(default_storage.open(value, "rb"))
-            else:
-                mapped[theirs] = default_storage.url(value)
-        else:
-            mapped[theirs] = value
+        mapped[theirs] = file_value(value) if ours in files else value
     return mapped
+
+
+def _upload_or_url(stack: ExitStack) -> Callable[[str], Any]:
+    def value(name: str) -> Any:
+        try:
+            path = default_storage.path(name)
+        except NotImplementedError:  # object storage: Replicate fetches a presigned URL itself
+            return default_storage.url(name)
+        # An open binary file: the client uploads it through Replicate's files API and sends its URL.
+        return stack.enter_context(open(path, "rb"))
+
+    return value
+
+
+def map_input(job: "Job", stack: ExitStack) -> dict[str, Any]:
+    return provider_input(
+        model=job.ai_model, capability=job.capability, params=job.input, file_value=_upload_or_url(stack)
+    )
+
+
+def request_problems(*, model: "AIModel", capability: str, params: dict[str, Any]) -> list[str]:
+    """What Replicate would refuse in this request, checked against the model's stored contract before spending."""
+    contract = contracts.for_model(model.model_id)
+    if contract is None:
+        return [f"{model.model_id} has no stored contract (generation/contracts/replicate/), so it is not called."]
+    # Files are uploaded when the job runs; here any URL stands in for them.
+    payload = provider_input(
+        model=model, capability=capability, params=params, file_value=lambda name: f"https://files.invalid/{name}"
+    )
+    return contract.problems(payload)
 
 
 def _outputs(capability: str, output: Any) -> list[OutputFile]:
@@ -122,8 +160,11 @@ class ReplicateProvider:
             # The job id in the URL lets a lost attempt's prediction be recognised later.
             params = {"webhook": f"{url}?job={job.pk}", "webhook_events_filter": ["start", "completed"]}
         try:
+            name, version = contracts.split_model_id(job.model_id)
+            # Official models run by name; a community model only by its version id.
+            target = {"version": version} if version else {"model": name}
             with ExitStack() as stack:
-                prediction = self.client.predictions.create(model=job.model_id, input=map_input(job, stack), **params)
+                prediction = self.client.predictions.create(**target, input=map_input(job, stack), **params)
         except Exception as exc:
             raise _error(exc) from exc
         return Submitted(prediction_id=prediction.id)

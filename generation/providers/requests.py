@@ -56,12 +56,14 @@ class VideoRequest(_Request):
 
 class SpeechRequest(_Request):
     text: str = Field(min_length=1, max_length=5000)
-    voice: str = Field(default="narrator", min_length=1, max_length=60)
+    # Blank: the model's first voice (each speech model has its own list in the registry).
+    voice: str = Field(default="", max_length=60)
 
 
 class MusicRequest(_Request):
     prompt: str = Field(default="", max_length=1000, description="a mood or a description")
-    duration: float = Field(default=30, ge=1, le=600)
+    # Whole seconds: MusicGen's duration is an integer; a longer bed is made in parts.
+    duration: int = Field(default=30, ge=1, le=600)
     seed: int = Seed
 
 
