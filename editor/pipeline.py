@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from editor import services as editor_services
 from editor.models import CompileJob, CompileStatus, FinalVideo
@@ -51,10 +52,14 @@ def _run(jobs: Sequence[Job], *, stage: str, progress: Progress, timeout: float 
     while Job.objects.filter(pk__in=ids, status__in=ACTIVE).exists():
         if time.monotonic() > deadline:
             raise PipelineError(f"{stage}: the provider did not finish within {timeout / 60:.0f} minutes.")
-        for pk in (
-            Job.objects.filter(pk__in=ids, status__in=ACTIVE).exclude(prediction_id="").values_list("pk", flat=True)
-        ):
+        active = Job.objects.filter(pk__in=ids, status__in=ACTIVE)
+        for pk in active.exclude(prediction_id="").values_list("pk", flat=True):
             job_poll(job_id=pk, reschedule=False)
+        # A retry is a delayed queue message, and no worker may be reading the queue here: run the
+        # retries that are due in this process (the lease in job_run keeps a worker elsewhere from doubling them).
+        due = active.filter(status=JobStatus.QUEUED, prediction_id="", next_attempt_at__lte=timezone.now())
+        for pk in due.values_list("pk", flat=True):
+            job_run(job_id=pk)
         time.sleep(1)
     failed = Job.objects.filter(pk__in=ids).exclude(status=JobStatus.SUCCEEDED).first()
     if failed is not None:

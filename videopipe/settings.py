@@ -152,8 +152,9 @@ else:
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
             # A file, like the real embedded database: in-memory SQLite's shared cache
-            # fails concurrent writers at once instead of waiting for the lock.
-            "TEST": {"NAME": BASE_DIR / ".test-db.sqlite3"},
+            # fails concurrent writers at once instead of waiting for the lock. One file per
+            # test run (its processes inherit the token), so two runs on one checkout never share it.
+            "TEST": {"NAME": BASE_DIR / f".test-db-{os.environ.setdefault('VIDEOPIPE_TEST_RUN', str(os.getpid()))}.db"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -217,6 +218,9 @@ if AWS_STORAGE_BUCKET_NAME:
             "default_acl": "private",
             "querystring_auth": True,
             "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 3600, minimum=60),
+            # botocore presigns with legacy SigV2 in us-east-1 or with no region set; R2 and
+            # buckets made since 2020 refuse SigV2, so every presigned URL would answer 403.
+            "signature_version": "s3v4",
             "file_overwrite": False,
         },
     }

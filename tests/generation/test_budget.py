@@ -13,8 +13,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_twenty_concurrent_submits_against_a_budget_for_three_start_exactly_three(settings, project, owner, team):
-    settings.REPLICATE_API_TOKEN = "r8_x"  # priced model: $0.34 for a 5 s clip
-    team.monthly_budget = Decimal("1.05")
+    settings.REPLICATE_API_TOKEN = "r8_x"  # priced model: $0.50 for a 5 s clip at 720p
+    team.monthly_budget = Decimal("1.55")
     team.save()
     barrier = threading.Barrier(20)
     outcomes: list[str] = []
@@ -38,4 +38,4 @@ def test_twenty_concurrent_submits_against_a_budget_for_three_start_exactly_thre
         thread.join(timeout=60)
     assert outcomes.count("started") == 3 and outcomes.count("refused") == 17
     assert Job.objects.count() == 3
-    assert services.team_month_spend(team=team) == Decimal("1.02")
+    assert services.team_month_spend(team=team) == Decimal("1.50")

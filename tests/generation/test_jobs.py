@@ -32,7 +32,19 @@ def test_it_prefers_the_api_provider_when_its_token_is_set(settings, project, ow
     settings.REPLICATE_API_TOKEN = "r8_x"
     job = services.job_create(project=project, user=owner, capability="video", input={"image": "x.png", "duration": 5})
     assert (job.provider, job.model_id) == ("replicate", "wan-video/wan-2.5-i2v")
-    assert job.estimated_cost == Decimal("0.34000")  # 5 s at $0.068
+    assert job.estimated_cost == Decimal("0.50000")  # 5 s at 720p, $0.10 a second
+
+
+@pytest.mark.parametrize(("resolution", "cost"), [("480p", "0.25000"), ("720p", "0.50000"), ("1080p", "0.75000")])
+def test_it_prices_video_by_resolution_as_published(settings, project, owner, resolution, cost):
+    settings.REPLICATE_API_TOKEN = "r8_x"
+    job = services.job_create(
+        project=project,
+        user=owner,
+        capability="video",
+        input={"image": "x.png", "duration": 5, "resolution": resolution},
+    )
+    assert job.estimated_cost == Decimal(cost)
 
 
 def test_an_admin_route_overrides_the_settings(settings, project, owner):
@@ -125,13 +137,13 @@ def test_the_backoff_grows_and_is_capped(settings):
 
 def test_it_refuses_over_budget_with_a_message_and_spends_nothing(settings, project, owner, team):
     settings.REPLICATE_API_TOKEN = "r8_x"
-    team.monthly_budget = Decimal("0.50")
+    team.monthly_budget = Decimal("0.80")
     team.save()
     services.job_create(project=project, user=owner, capability="video", input={"image": "x.png", "duration": 5})
     with pytest.raises(services.BudgetExceededError) as refused:
         services.job_create(project=project, user=owner, capability="video", input={"image": "x.png", "duration": 5})
-    assert "This would cost about $0.34" in refused.value.messages[0]
-    assert "$0.16 left of its $0.50 monthly budget" in refused.value.messages[0]
+    assert "This would cost about $0.50" in refused.value.messages[0]
+    assert "$0.30 left of its $0.80 monthly budget" in refused.value.messages[0]
     assert Job.objects.count() == 1
 
 
@@ -148,7 +160,7 @@ def test_a_batch_is_all_or_nothing(settings, project, owner, team):
 def test_failed_jobs_without_a_bill_do_not_count(settings, project, owner, team):
     settings.REPLICATE_API_TOKEN = "r8_x"
     job = services.job_create(project=project, user=owner, capability="video", input={"image": "x.png", "duration": 10})
-    assert services.team_month_spend(team=team) == Decimal("0.68")
+    assert services.team_month_spend(team=team) == Decimal("1.00")
     services.job_fail(job=job, error="boom")
     assert services.team_month_spend(team=team) == Decimal("0.00")
     assert services.project_spend(project=project) == Decimal("0.00")
@@ -258,7 +270,7 @@ def test_deleting_a_project_cancels_its_jobs_but_keeps_the_ledger(settings, proj
     assert done.project is None and done.status == JobStatus.SUCCEEDED
     assert running.status == JobStatus.CANCELED
     # What was spent stays spent: deleting a project does not refill the budget.
-    assert services.team_month_spend(team=team) == Decimal("0.34")
+    assert services.team_month_spend(team=team) == Decimal("0.50")
 
 
 def test_an_offline_job_shows_processing_while_it_runs(project, owner, pending_image, monkeypatch):

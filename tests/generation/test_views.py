@@ -22,9 +22,10 @@ def test_the_overview_shows_jobs_with_provider_status_and_costs(owner_client, pr
     job = services.job_create(project=project, user=owner, capability="video", input=VIDEO)
     html = owner_client.get(project.get_absolute_url()).content.decode()
     assert f'id="job-{job.pk}"' in html
-    assert "Replicate" in html and "wan-video/wan-2.5-i2v" in html and "~$0.340" in html
-    assert "Spent on this project: <b>$0.34</b>" in html
-    assert "this month: <b>$0.34</b> of $50.00" in html
+    # Wan 2.5 at 720p (the default resolution) costs $0.10 a second: 5 s.
+    assert "Replicate" in html and "wan-video/wan-2.5-i2v" in html and "~$0.500" in html
+    assert "Spent on this project: <b>$0.50</b>" in html
+    assert "this month: <b>$0.50</b> of $50.00" in html
 
 
 def test_the_activity_partial_serves_htmx(owner_client, project):
@@ -61,7 +62,7 @@ def test_a_retry_over_budget_says_so(client, teammate, project, owner, team, pri
 def test_the_team_page_shows_the_months_spend(owner_client, team, project, owner, priced):
     services.job_create(project=project, user=owner, capability="video", input={"image": "a.png", "duration": 10})
     html = owner_client.get(reverse("team_detail", args=[team.pk])).content.decode()
-    assert "Spent this month: <b>$0.68</b> of $50.00" in html
+    assert "Spent this month: <b>$1.00</b> of $50.00" in html
 
 
 @pytest.fixture
@@ -78,9 +79,9 @@ def test_the_console_lists_jobs_deliveries_and_the_registry(staff_client, projec
     assert list(page.context["cl"].result_list) == [job]
     assert staff_client.get(reverse("admin:generation_job_change", args=[job.pk])).status_code == 200
     teams = staff_client.get(reverse("admin:projects_team_changelist")).content.decode()
-    assert "$0.34" in teams
+    assert "$0.50" in teams
     projects = staff_client.get(reverse("admin:projects_videoproject_changelist")).content.decode()
-    assert "$0.34" in projects
+    assert "$0.50" in projects
 
 
 def test_the_console_cancels_retries_and_sweeps(staff_client, project, owner, priced):
