@@ -57,7 +57,7 @@ def _run(jobs: Sequence[Job], *, stage: str, progress: Progress, timeout: float 
             job_poll(job_id=pk, reschedule=False)
         # A retry is a delayed queue message, and no worker may be reading the queue here: run the
         # retries that are due in this process (the lease in job_run keeps a worker elsewhere from doubling them).
-        due = active.filter(status=JobStatus.QUEUED, prediction_id="", next_attempt_at__lte=timezone.now())
+        due = active.filter(prediction_id="", next_attempt_at__lte=timezone.now())
         for pk in due.values_list("pk", flat=True):
             job_run(job_id=pk)
         time.sleep(1)

@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -9,8 +11,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from generation import services
+from generation import contracts, services
 from generation.models import AIModel, CapabilityRoute, Job, JobStatus, WebhookDelivery
+from generation.provider_check import providers_check
 from generation.selectors import provider_health
 
 
@@ -106,18 +109,43 @@ class JobAdmin(admin.ModelAdmin):
         for row in provider_health(hours=hours):
             finished = row["succeeded"] + row["failed"]
             rows.append({**row, "success_rate": round(row["succeeded"] / finished * 100, 1) if finished else None})
+        # Comparing with what Replicate publishes now is a network call per model: only when asked.
+        fetch = request.method == "POST"
         context = {
             **self.admin_site.each_context(request),
             "title": "Provider health",
             "rows": rows,
             "hours": hours,
             "opts": self.model._meta,
+            "contracts": providers_check(fetch=fetch),
+            "fetched": fetch,
+            "can_fetch": bool(settings.REPLICATE_API_TOKEN),
         }
         return TemplateResponse(request, "admin/generation/health.html", context)
 
 
+class AIModelForm(forms.ModelForm):
+    class Meta:
+        model = AIModel
+        fields = "__all__"  # noqa: DJ007 - the operations console edits every field of a registry row
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("provider") == "replicate" and data.get("model_id"):
+            problems = contracts.registry_problems(
+                model_id=data["model_id"],
+                capability=data.get("capability", ""),
+                input_mapping=data.get("input_mapping") or {},
+            )
+            if problems:
+                # Saved anyway it would fail every call it makes, after the budget was reserved.
+                raise forms.ValidationError(problems)
+        return data
+
+
 @admin.register(AIModel)
 class AIModelAdmin(admin.ModelAdmin):
+    form = AIModelForm
     list_display = [
         "label",
         "capability",
@@ -127,11 +155,21 @@ class AIModelAdmin(admin.ModelAdmin):
         "unit_price",
         "is_default",
         "is_active",
+        "contract",
     ]
     list_filter = ["capability", "provider", "is_default", "is_active"]
     list_editable = ["unit_price", "is_active"]
     search_fields = ["label", "model_id"]
     date_hierarchy = "created_at"
+
+    @admin.display(description="contract")
+    def contract(self, row: AIModel) -> str:
+        if row.provider != "replicate":
+            return "-"
+        problems = contracts.registry_problems(
+            model_id=row.model_id, capability=row.capability, input_mapping=row.input_mapping
+        )
+        return "fits" if not problems else format_html("<b>{}</b>", "; ".join(problems))
 
 
 @admin.register(CapabilityRoute)

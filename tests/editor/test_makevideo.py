@@ -79,3 +79,33 @@ def test_it_stops_at_the_budget(owner, team, tmp_path, settings):
             "1",
         )
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_failed_call_is_retried_in_the_process_instead_of_waiting_out_the_deadline(
+    project, owner, settings, monkeypatch
+):
+    """No worker reads the queue under makevideo: the retry a transient failure schedules must run here."""
+    import time
+
+    from editor import pipeline
+    from generation import services
+    from generation.providers.base import TransientError
+    from generation.providers.offline.provider import OfflineProvider
+
+    settings.JOB_BACKOFF_SECONDS = 0
+    real_start = OfflineProvider.start
+    calls = []
+
+    def flaky(self, job):
+        calls.append(job.pk)
+        if len(calls) == 1:
+            raise TransientError("Replicate answered 503: busy")
+        return real_start(self, job)
+
+    monkeypatch.setattr(OfflineProvider, "start", flaky)
+    job = services.job_create(project=project, user=owner, capability="image", input={"prompt": "Tokyo at dawn"})
+    started = time.monotonic()
+    pipeline._run([job], stage="Images", progress=lambda *args: None, timeout=20)
+    job.refresh_from_db()
+    assert job.status == "succeeded" and job.attempts == 2 and len(calls) == 2
+    assert time.monotonic() - started < 10
