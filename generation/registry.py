@@ -61,13 +61,14 @@ def check_usable(model: AIModel, capability: str) -> None:
         raise NoModelError(f"{model.label} needs {model.get_provider_display()} credentials, which are not set here.")
 
 
-def units(model: AIModel, params: dict, *, outputs: int | None = None) -> Decimal:
-    """How many price units a call uses: known exactly after the call (outputs), estimated before."""
+def units(model: AIModel, params: dict, *, outputs: int | None = None, seconds: float | None = None) -> Decimal:
+    """How many price units a call uses: known after the call (outputs, seconds of output), estimated before."""
     unit = model.price_unit
     if unit == PriceUnit.PER_IMAGE:
         return Decimal(outputs if outputs is not None else int(params.get("num_outputs", 1)))
     if unit == PriceUnit.PER_SECOND:
-        return Decimal(str(params.get("duration", 5)))
+        # Billed by the seconds made: after the call, the output's measured length.
+        return Decimal(str(round(seconds, 3))) if seconds else Decimal(str(params.get("duration", 5)))
     if unit == PriceUnit.PER_1K_CHARS:
         return Decimal(len(str(params.get("text", "")))) / 1000
     if unit == PriceUnit.PER_1K_TOKENS:

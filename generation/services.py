@@ -447,7 +447,8 @@ def _finish(job_id: int, result: Completed, media: list[ingest.Media]) -> bool:
         return job_fail(job=job, error="The provider finished without producing a file.")
     actual = result.actual_cost
     if actual is None and job.ai_model:
-        quantity = registry.units(job.ai_model, job.input, outputs=len(media) or None)
+        seconds = sum(float(m.meta.get("duration") or 0) for m in media) or None
+        quantity = registry.units(job.ai_model, job.input, outputs=len(media) or None, seconds=seconds)
         actual = registry.price(job.ai_model, quantity, job.input)
     now = timezone.now()
     output = {"data": result.data, "metrics": result.metrics, "media": [m.meta for m in media]}

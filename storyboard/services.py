@@ -33,6 +33,7 @@ from storyboard import selectors
 from storyboard.models import (
     DURATIONS,
     ApprovalStatus,
+    AudioRole,
     GenerationMode,
     ReviewAction,
     ReviewSettings,
@@ -169,6 +170,13 @@ def _make_current(segment: VideoSegment) -> None:
         segment.save(update_fields=["is_current", "updated_at"])
 
 
+def audio_role_for(*, model: AIModel, params: dict) -> str:
+    """A lip-sync version's sound is the scene's voice; a model with its own soundtrack puts one on the clip."""
+    if params.get("lipsync"):
+        return AudioRole.LIPSYNC
+    return AudioRole.OWN_SOUND if registry.has_own_audio(model) else AudioRole.SILENT
+
+
 def _new_version(
     *, shot: SceneShot, user: AbstractBaseUser | None, model: AIModel, params: dict, parent: VideoSegment | None
 ) -> VideoSegment:
@@ -182,6 +190,7 @@ def _new_version(
         is_current=True,
         source_image_id=shot.selected_image_id,
         generation_params={**params, "model": model.model_id, "model_pk": model.pk, "model_label": model.label},
+        audio_role=audio_role_for(model=model, params=params),
         created_by=user,
     )
     mirror_selection(shot_id=shot.pk)
@@ -306,7 +315,9 @@ def _start(segment: VideoSegment, *, attempt: int = 0) -> Job | None:
     if model is None:
         raise ValidationError(f"The model {params.get('model')} is no longer in the registry. Choose another one.")
     if lipsync := params.get("lipsync"):
-        capability, request = Capability.LIPSYNC, {"video": lipsync["video"], "audio": lipsync["audio"]}
+        # The duration only prices the call (lipsync-2 bills the output's seconds, the video's length here).
+        request = {"video": lipsync["video"], "audio": lipsync["audio"], "duration": params.get("duration", 5)}
+        capability = Capability.LIPSYNC
     else:
         if segment.source_image is None or not segment.source_image.image:
             raise ValidationError("The master image this segment was made from is gone. Animate the shot again.")

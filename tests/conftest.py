@@ -25,7 +25,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 PASSWORD = "correct-horse-battery-9"
 
 # Fixtures for the generation engine's fakes and real media clips, shared by every stage's tests.
-pytest_plugins = ["tests.fixtures_generation", "tests.fixtures_media"]
+pytest_plugins = ["tests.fixtures_generation", "tests.fixtures_media", "tests.fixtures_s3"]
 
 
 def services_available() -> bool:

@@ -68,6 +68,10 @@ def serve_file(request: HttpRequest, file: FieldFile, *, download_name: str | No
     storage = file.storage
     if not isinstance(storage, FileSystemStorage):
         # Object storage serves ranges itself; the presigned URL expires quickly.
+        if download_name:
+            # A cross-origin redirect ignores <a download>: the signed URL must ask S3 for the attachment header.
+            disposition = content_disposition_header(True, download_name)
+            return HttpResponseRedirect(storage.url(file.name, parameters={"ResponseContentDisposition": disposition}))
         return HttpResponseRedirect(file.url)
     content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
     size = storage.size(file.name)

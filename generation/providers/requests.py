@@ -70,6 +70,8 @@ class MusicRequest(_Request):
 class LipsyncRequest(_Request):
     video: str = Field(min_length=1)
     audio: str = Field(min_length=1)
+    # Not sent: the video's length, so the estimate prices the seconds the model bills.
+    duration: float = Field(default=5, gt=0, le=600)
 
 
 REQUESTS: dict[str, type[_Request]] = {
