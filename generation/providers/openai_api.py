@@ -1,10 +1,17 @@
 """Text through the official openai client with strict structured outputs.
 
+`client.chat.completions.parse(response_format=<pydantic model>)` lets the
+library build the strict JSON schema from generation/schemas.py (its own
+`to_strict_json_schema`, not a rewrite of ours) and validate the answer with
+the same model. What OpenAI's strict mode accepts is recorded in
+generation/contracts/openai/structured_outputs.json.
+
 OPENAI_BASE_URL points it at any OpenAI-compatible server. The client's own
 retries are off (max_retries=0): the job ledger retries, with backoff, and
-counts attempts. An answer that is not valid JSON for the task's schema is a
-transient failure (a second sample usually fixes it), reported plainly once
-the attempts run out.
+counts attempts. An answer that fails our validation or was cut off at the
+token limit is a transient failure (a second sample usually fixes it),
+reported plainly once the attempts run out. A refusal, a content-filter stop
+and any 4xx but 429 fail at once: asking again gets the same answer.
 """
 
 import json
@@ -40,6 +47,12 @@ class InvalidOutputError(TransientError):
     pass
 
 
+def _describe(task: str, exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "the answer"
+    return f"The model's answer was not a valid {task} ({where}: {first.get('msg')})"
+
+
 class OpenAIProvider:
     name = "openai"
     synchronous = True  # answers within the call
@@ -56,18 +69,16 @@ class OpenAIProvider:
         task = job.input.get("task")
         if task not in schemas.TASKS:
             raise ProviderError(f"Unknown text task {task!r}.")
+        model = schemas.TASKS[task]
         context = {k: v for k, v in job.input.items() if k != "task"}
         try:
-            response = self.client.chat.completions.create(
+            response = self.client.chat.completions.parse(
                 model=job.model_id,
                 messages=[
                     {"role": "system", "content": SYSTEM},
                     {"role": "user", "content": f"{INSTRUCTIONS[task]}\n\n{json.dumps(context, ensure_ascii=False)}"},
                 ],
-                response_format={
-                    "type": "json_schema",
-                    "json_schema": {"name": task, "schema": schemas.json_schema(task), "strict": True},
-                },
+                response_format=model,
             )
         except (
             openai.RateLimitError,
@@ -77,16 +88,25 @@ class OpenAIProvider:
         ) as exc:
             raise TransientError(f"OpenAI: {exc}") from exc
         except openai.APIStatusError as exc:
-            raise ProviderError(f"OpenAI refused the request ({exc.status_code}): {exc.message}") from exc
-        content = (response.choices[0].message.content or "") if response.choices else ""
-        try:
-            result = schemas.TASKS[task].model_validate_json(content).model_dump()
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ())) or "the answer"
+            # The body's own message names the broken part (e.g. which schema keyword); the rest is noise.
+            detail = exc.body.get("message") if isinstance(exc.body, dict) else None
+            raise ProviderError(f"OpenAI refused the request ({exc.status_code}): {detail or exc.message}") from exc
+        except openai.LengthFinishReasonError as exc:
             raise InvalidOutputError(
-                f"The model's answer was not a valid {task} ({where}: {first.get('msg')})"
+                f"The model's answer was cut off at the token limit before the {task} was complete."
             ) from exc
+        except openai.ContentFilterFinishReasonError as exc:
+            raise ProviderError(
+                f"OpenAI's content filter stopped the {task}; rephrase the idea and try again."
+            ) from exc
+        except ValidationError as exc:  # parse() validates the content with our model
+            raise InvalidOutputError(_describe(task, exc)) from exc
+        message = response.choices[0].message if response.choices else None
+        if message is not None and message.refusal:
+            raise ProviderError(f"OpenAI declined to write the {task}: {message.refusal}")
+        if message is None or message.parsed is None:
+            raise InvalidOutputError(f"The model's answer was not a valid {task} (the answer was empty)")
+        result = message.parsed.model_dump()
         usage = response.usage
         tokens = (usage.prompt_tokens + usage.completion_tokens) if usage else 0
         return Completed(data={"result": result}, metrics={"tokens": tokens}, actual_cost=self._cost(job, tokens))
