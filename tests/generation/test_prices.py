@@ -30,7 +30,8 @@ def _finish(job: Job, timeout: float = 30) -> Job:
 
 @pytest.fixture
 def stored(tmp_path):
-    still = default_storage.save("inputs/still.png", ContentFile(offline_image.to_png(offline_image.draw(prompt="x", seed=3))))
+    picture = offline_image.to_png(offline_image.draw(prompt="x", seed=3))
+    still = default_storage.save("inputs/still.png", ContentFile(picture))
     clip = flat_clip(tmp_path / "clip.mp4")
     video = default_storage.save("inputs/clip.mp4", ContentFile(clip.read_bytes()))
     return {"image": still, "video": video}
