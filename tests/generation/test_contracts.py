@@ -197,3 +197,41 @@ def test_the_health_page_lists_each_models_contract_and_its_source(staff_client)
     assert "Contracts" in html and "meta/musicgen:" in html
     assert html.count("mapping fits the stored contract") == 7
     assert "github.com/replicate/cog-flux" in html or "replicate.com" in html
+
+
+def _changed_flux_dev(contract: contracts.Contract) -> dict:
+    components = json.loads(json.dumps(contract.openapi["components"]))
+    components["schemas"]["Input"]["required"] = [*components["schemas"]["Input"].get("required", []), "megapixels"]
+    components["schemas"]["Input"]["properties"]["megapixels"] = {"type": "string", "title": "Megapixels"}
+    components["schemas"]["output_format"]["enum"].remove("png")
+    return {"openapi": "3.0.2", "components": components}
+
+
+def test_providers_check_with_a_token_compares_with_what_replicate_publishes(fake_replicate):
+    out = StringIO()
+    call_command("providers_check", stdout=out)
+    assert "All 7 Replicate models fit their contracts." in out.getvalue()
+
+    flux_dev = contracts.for_model("black-forest-labs/flux-dev")
+    fake_replicate.switches.published["black-forest-labs/flux-dev"] = _changed_flux_dev(flux_dev)
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 of 7 models need attention"):
+        call_command("providers_check", stdout=out)
+    text = out.getvalue()
+    assert "CHANGED  refine   black-forest-labs/flux-dev" in text
+    assert "new required input 'megapixels'" in text
+    assert "output_format: enum value 'png' was removed" in text
+
+    out = StringIO()
+    call_command("providers_check", "--offline", stdout=out)
+    assert "All 7 Replicate models fit their contracts." in out.getvalue()
+
+
+def test_the_health_page_compares_with_replicate_when_asked(staff_client, fake_replicate):
+    flux_dev = contracts.for_model("black-forest-labs/flux-dev")
+    fake_replicate.switches.published["black-forest-labs/flux-dev"] = _changed_flux_dev(flux_dev)
+    html = staff_client.get(reverse("admin:generation_job_health")).content.decode()
+    assert "Compare with what Replicate publishes now" in html and "megapixels" not in html
+    html = staff_client.post(reverse("admin:generation_job_health")).content.decode()
+    assert "new required input &#x27;megapixels&#x27;" in html
+    assert html.count("same as published") == 6
