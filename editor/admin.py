@@ -5,13 +5,38 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from editor import services
-from editor.models import AudioAsset, CompileJob, EditorProject, FinalVideo, SoundSettings, TimelineRevision
+from editor.models import (
+    AudioAsset,
+    CompileJob,
+    EditorProject,
+    FinalVideo,
+    MusicPart,
+    SoundSettings,
+    TimelineRevision,
+    VoiceSample,
+)
 
 
 @admin.register(SoundSettings)
 class SoundSettingsAdmin(admin.ModelAdmin):
-    list_display = ["project", "voice", "music_mood", "music_volume", "duck_music", "updated_at"]
+    list_display = ["project", "voices", "music_mood", "music_volume", "duck_music", "updated_at"]
     raw_id_fields = ["project"]
+
+
+@admin.register(VoiceSample)
+class VoiceSampleAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "ai_model", "voice", "status", "duration", "created_at"]
+    list_filter = ["status", "ai_model"]
+    search_fields = ["voice", "error"]
+    raw_id_fields = ["job"]
+
+
+@admin.register(MusicPart)
+class MusicPartAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "bed", "index", "requested_duration", "status", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["error"]
+    raw_id_fields = ["bed", "job"]
 
 
 @admin.register(AudioAsset)

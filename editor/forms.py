@@ -1,15 +1,39 @@
 from django import forms
 
+from editor import sound
 from editor.models import Captions, SoundSettings
 from editor.renderer import PRESETS, TRANSITIONS
 from editor.services import LOUDNESS_TARGETS
+from generation import registry
+from generation.models import AIModel
 
 
 class SoundSettingsForm(forms.ModelForm):
+    """The voice (one of the speech model's own) and the mix; the voice is kept per speech model."""
+
+    voice = forms.ChoiceField(label="Voice")
+
     class Meta:
         model = SoundSettings
-        fields = ["voice", "music_volume", "duck_music"]
+        fields = ["music_volume", "duck_music"]
         widgets = {"music_volume": forms.NumberInput(attrs={"min": 0, "max": 100, "step": 5})}
+
+    def __init__(self, *args: object, model: AIModel | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.model = model
+        field = self.fields["voice"]
+        choices = registry.voices(model) if model else []
+        if not choices:
+            # A model that lists no voices speaks with its own default.
+            field.choices, field.required = [("", "The model's own voice")], False
+            return
+        field.choices = choices
+        # Django fills in %(value)s: escape any other % in the model's voice labels.
+        refusal = sound.voice_refusal(model, "\0").replace("%", "%%").replace("\0", "%(value)s")
+        field.error_messages = {**field.error_messages, "invalid_choice": refusal}
+        field.help_text = f"The voices of {model.label}, the speech model in use. Each speech model keeps its own."
+        if not self.is_bound:
+            self.initial["voice"] = self.instance.voice_for(model)
 
     def clean_music_volume(self) -> int:
         value = self.cleaned_data["music_volume"]
@@ -45,6 +69,12 @@ class CompileForm(forms.Form):
     )
     voice = forms.BooleanField(label="Voiceovers", required=False, initial=True)
     music = forms.BooleanField(label="Music bed", required=False, initial=True)
+    keep_own_sound = forms.BooleanField(
+        label="Keep the video models' own sound",
+        required=False,
+        initial=False,
+        help_text="Some video models (Wan 2.5) put their own soundtrack on the clip; it is muted unless you keep it.",
+    )
 
     def __init__(self, *args: object, lists: dict[str, list[str]] | None = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from generation import registry
+from generation.models import AIModel, Capability
 from projects.models import ProjectScene, VideoProject, _media_name
 
 VOICES = [
@@ -51,7 +53,11 @@ class SoundSettings(models.Model):
     """A project's sound: its voice, its music mood, and how the music sits under the voice."""
 
     project = models.OneToOneField(VideoProject, on_delete=models.CASCADE, related_name="sound")
-    voice = models.CharField(max_length=20, choices=VOICES, default="narrator")
+    # One choice per speech model: each model has its own voices, so switching the model in the
+    # admin neither sends a voice the new model lacks nor loses the choice made for the old one.
+    voices = models.JSONField(
+        default=dict, blank=True, help_text="The voice chosen for each speech model: {registry model id: voice id}."
+    )
     music_mood = models.CharField(
         max_length=300, blank=True, help_text="What the music should feel like; the brief's tone when blank."
     )
@@ -70,6 +76,52 @@ class SoundSettings(models.Model):
     def __str__(self) -> str:
         return f"Sound of project {self.project_id}"
 
+    def voice_for(self, model: AIModel) -> str:
+        """The voice chosen for model, or its default voice when none (or one it no longer has) was chosen."""
+        chosen = (self.voices or {}).get(model.model_id, "")
+        return chosen if chosen in dict(registry.voices(model)) else registry.default_voice(model)
+
+    @property
+    def voice(self) -> str:
+        """The voice for the speech model in use (what the next voiceover speaks with)."""
+        try:
+            return self.voice_for(registry.resolve(Capability.SPEECH))
+        except registry.NoModelError:
+            return ""
+
+
+def sample_path(instance: "VoiceSample", filename: str) -> str:
+    return _media_name("voice-samples", filename)
+
+
+class VoiceSample(models.Model):
+    """A short fixed line in one voice of one speech model: made once (and paid once), then played to anyone."""
+
+    ai_model = models.ForeignKey("generation.AIModel", on_delete=models.CASCADE, related_name="+")
+    voice = models.CharField(max_length=60)
+    text = models.CharField(max_length=300)
+    audio = models.FileField(upload_to=sample_path, blank=True)
+    duration = models.FloatField("duration (seconds)", null=True, blank=True)
+    status = models.CharField(max_length=12, choices=AudioStatus.choices, default=AudioStatus.PENDING)
+    error = models.TextField(blank=True)
+    job = models.ForeignKey("generation.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ai_model", "voice"], name="voice_sample_one_per_voice")]
+
+    def __str__(self) -> str:
+        return f"Sample of {self.voice} ({self.ai_model_id})"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == AudioStatus.COMPLETED and bool(self.audio)
+
+    @property
+    def is_working(self) -> bool:
+        return self.status in (AudioStatus.PENDING, AudioStatus.GENERATING)
+
 
 class AudioAsset(models.Model):
     project = models.ForeignKey(VideoProject, on_delete=models.CASCADE, related_name="audio_assets")
@@ -83,7 +135,7 @@ class AudioAsset(models.Model):
     is_current = models.BooleanField(default=True)
     # What was asked for: the narration and voice, or the music prompt (mood) and length.
     text = models.TextField(max_length=5000, blank=True)
-    voice = models.CharField(max_length=20, blank=True)
+    voice = models.CharField(max_length=60, blank=True)
     prompt = models.CharField(max_length=1000, blank=True)
     requested_duration = models.FloatField(null=True, blank=True)
     original_name = models.CharField(max_length=255, blank=True)
@@ -134,6 +186,31 @@ class AudioAsset(models.Model):
 
     def get_audio_url(self) -> str:
         return reverse("audio_file", args=[self.project_id, self.pk])
+
+
+def part_path(instance: "MusicPart", filename: str) -> str:
+    return _media_name(f"projects/{instance.bed.project_id}/audio/parts", filename)
+
+
+class MusicPart(models.Model):
+    """One call of a music bed longer than its model makes at once; the bed is joined when every part is in."""
+
+    bed = models.ForeignKey(AudioAsset, on_delete=models.CASCADE, related_name="parts")
+    index = models.PositiveSmallIntegerField()
+    requested_duration = models.PositiveSmallIntegerField("requested seconds")
+    audio = models.FileField(upload_to=part_path, blank=True)
+    status = models.CharField(max_length=12, choices=AudioStatus.choices, default=AudioStatus.PENDING)
+    error = models.TextField(blank=True)
+    job = models.ForeignKey("generation.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["bed", "index"]
+        constraints = [models.UniqueConstraint(fields=["bed", "index"], name="music_part_unique")]
+
+    def __str__(self) -> str:
+        return f"Part {self.index + 1} of music {self.bed_id}"
 
 
 class Captions(models.TextChoices):

@@ -216,6 +216,13 @@ class Mix:
     music_length: float | None = None
     music_fade_in: float = 0.0
     music_fade_out: float = 0.0
+    # Each segment's own sound, by index: its level (0 mutes a video model's soundtrack; missing means 1) and
+    # whether it is a voice (a lip-synced shot), which the music ducks under as under a voiceover.
+    segment_volumes: list[float] = field(default_factory=list)
+    voiced: list[int] = field(default_factory=list)
+
+    def segment_volume(self, index: int) -> float:
+        return self.segment_volumes[index] if index < len(self.segment_volumes) else 1.0
 
 
 def _shape(*, offset: float, length: float | None, volume: float, fade_in: float, fade_out: float) -> str:
@@ -338,8 +345,10 @@ def mix_graph(durations: Sequence[float], joins: Sequence[Join], mix: Mix, first
     """The audio filter graph: segment audio joined like the picture, voices at their starts, music ducked under them.
 
     Segment audio is input i (0..n-1), voices follow from first_voice_input, music last. Returns (graph, output label).
+    Each segment's sound plays at its level (a muted model soundtrack at 0); lip-synced shots duck the music too.
     """
-    parts = [f"[{i}:a]atrim=0:{d:.4f},asetpts=PTS-STARTPTS[s{i}]" for i, d in enumerate(durations)]
+    ducking = mix.music is not None and mix.duck
+    parts, keys = _segment_sound(durations, joins, mix, ducking=ducking)
     current = "s0"
     for i, join in enumerate(joins):
         nxt = f"j{i}"
@@ -360,8 +369,13 @@ def mix_graph(durations: Sequence[float], joins: Sequence[Join], mix: Mix, first
         voices.append(f"[v{k}]")
     if voices:
         parts.append(f"{''.join(voices)}amix=inputs={len(voices)}:normalize=0:duration=longest,apad[voice]")
-        parts.append("[voice]asplit=2[voice_mix][voice_key]")
-        layers.append("voice_mix")
+        if ducking:
+            parts.append("[voice]asplit=2[voice_mix][voice_key]")
+            layers.append("voice_mix")
+            keys.insert(0, "voice_key")
+        else:
+            # Split only to key the ducking: an unused branch (anullsink) of the endless padded voice fails the graph.
+            layers.append("voice")
     if mix.music is not None:
         music_input = first_voice_input + len(mix.voices)
         length = mix.music_length if mix.music_length is not None else max(total - mix.music_start, 0.01)
@@ -371,18 +385,41 @@ def mix_graph(durations: Sequence[float], joins: Sequence[Join], mix: Mix, first
             f"[{music_input}:a]aresample=48000,aformat=channel_layouts=stereo,{shape},"
             f"adelay={round(mix.music_start * 1000)}:all=1,apad[music]"
         )
-        if voices and mix.duck:
-            parts.append("[music][voice_key]sidechaincompress=threshold=0.02:ratio=8:attack=20:release=350[bed]")
+        if keys:
+            key = "voice_key"
+            if keys != ["voice_key"]:
+                key, mixed = "duck_key", "".join(f"[{k}]" for k in keys)
+                joined = f"amix=inputs={len(keys)}:normalize=0:duration=longest," if len(keys) > 1 else ""
+                parts.append(f"{mixed}{joined}apad[{key}]")
+            parts.append(f"[music][{key}]sidechaincompress=threshold=0.02:ratio=8:attack=20:release=350[bed]")
         else:
-            if voices:
-                parts.append("[voice_key]anullsink")
             parts.append("[music]anull[bed]")
         layers.append("bed")
-    elif voices:
-        parts.append("[voice_key]anullsink")
     labels = "".join(f"[{label}]" for label in layers)
     parts.append(f"{labels}amix=inputs={len(layers)}:normalize=0:duration=first,atrim=0:{total:.4f}[mixed]")
     return ";".join(parts), "mixed"
+
+
+def _segment_sound(
+    durations: Sequence[float], joins: Sequence[Join], mix: Mix, *, ducking: bool
+) -> tuple[list[str], list[str]]:
+    """Each segment's audio [s{i}] at its level; a voiced one also feeds a ducking key, placed where it plays."""
+    parts, keys = [], []
+    starts = timeline_starts(durations, joins)
+    for i, d in enumerate(durations):
+        chain = f"[{i}:a]atrim=0:{d:.4f},asetpts=PTS-STARTPTS"
+        level = mix.segment_volume(i)
+        if level != 1:
+            chain += f",volume={level:.3f}"
+        if ducking and level and i in mix.voiced:
+            parts.append(f"{chain},asplit=2[s{i}][k{i}]")
+            parts.append(
+                f"[k{i}]aresample=48000,aformat=channel_layouts=stereo,adelay={round(starts[i] * 1000)}:all=1[kd{i}]"
+            )
+            keys.append(f"kd{i}")
+        else:
+            parts.append(f"{chain}[s{i}]")
+    return parts, keys
 
 
 def _measure_loudness(path: Path, mix: Mix, control: Control) -> dict:

@@ -8,7 +8,6 @@ a render is decided by the row.
 
 import contextlib
 import logging
-import math
 import tempfile
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -29,10 +28,9 @@ from django.db.models import Max, Sum
 from django.dispatch import receiver
 from django.utils import timezone
 
-from editor import captions, renderer, selectors
+from editor import audio_roles, captions, renderer, selectors, sound
 from editor import timeline as tl
 from editor.models import (
-    VOICES,
     AudioAsset,
     AudioKind,
     AudioSource,
@@ -46,8 +44,8 @@ from editor.models import (
     SoundSettings,
     TimelineRevision,
 )
-from generation import ingest
-from generation.models import Capability, Job
+from generation import ingest, registry
+from generation.models import AIModel, Capability, Job
 from generation.providers.files import local_copy, local_path
 from generation.services import COST, JobSpec, jobs_create
 from projects.legacy import project_mirror
@@ -73,19 +71,31 @@ def _lock(project: VideoProject) -> VideoProject:
 
 @transaction.atomic
 def sound_settings_update(
-    *, project: VideoProject, voice: str, music_volume: int, duck_music: bool, music_mood: str | None = None
+    *,
+    project: VideoProject,
+    voice: str,
+    music_volume: int,
+    duck_music: bool,
+    music_mood: str | None = None,
+    model: AIModel | None = None,
 ) -> SoundSettings:
-    """Save the voice and the mix; music_mood (when given) is the mood the next music bed is made for."""
-    if voice not in dict(VOICES):
-        raise ValidationError(f"Unknown voice {voice!r}.")
+    """Save the voice for the speech model (the one in use unless given) and the mix.
+
+    Other models' voices stay as chosen. music_mood (when given) is the mood the next music bed is made for.
+    """
+    model = model or registry.resolve(Capability.SPEECH)
+    sound.check_voice(model, voice)
     if not 0 <= music_volume <= 100:
         raise ValidationError("The music level is 0 to 100 %.")
-    defaults: dict[str, object] = {"voice": voice, "music_volume": music_volume, "duck_music": duck_music}
+    _lock(project)
+    settings_, _ = SoundSettings.objects.get_or_create(project=project)
+    settings_.voices = {**settings_.voices, model.model_id: voice}
+    settings_.music_volume, settings_.duck_music = music_volume, duck_music
     if music_mood is not None:
-        defaults["music_mood"] = music_mood.strip()[:300]
-    sound, _ = SoundSettings.objects.update_or_create(project=project, defaults=defaults)
+        settings_.music_mood = music_mood.strip()[:300]
+    settings_.save()
     project_touch(project=project)
-    return sound
+    return settings_
 
 
 # Audio assets ---------------------------------------------------------------------
@@ -99,10 +109,16 @@ def _new_audio(*, project: VideoProject, kind: str, scene: ProjectScene | None, 
 
 
 def _start_audio(
-    project: VideoProject, user: AbstractBaseUser | None, assets: list[AudioAsset], capability: str, inputs: list[dict]
+    project: VideoProject,
+    user: AbstractBaseUser | None,
+    assets: list[AudioAsset],
+    capability: str,
+    inputs: list[dict],
+    *,
+    model: AIModel | None = None,
 ) -> None:
     specs = [
-        JobSpec(capability=capability, input=data, target=asset, idempotency_key=f"audio:{asset.pk}")
+        JobSpec(capability=capability, input=data, target=asset, idempotency_key=f"audio:{asset.pk}", model=model)
         for asset, data in zip(assets, inputs, strict=True)
     ]
     for asset, job in zip(assets, jobs_create(project=project, user=user, specs=specs), strict=True):
@@ -114,9 +130,13 @@ def _start_audio(
 def voiceovers_request(
     *, project: VideoProject, user: AbstractBaseUser, scenes: Sequence[ProjectScene] | None = None
 ) -> list[AudioAsset]:
-    """Speak each scene's narration in the project's voice: a new current voiceover per scene, all or none."""
+    """Speak each scene's narration in the project's voice: a new current voiceover per scene, all or none.
+
+    The voice is the one chosen for the speech model in use, or that model's default: never another model's.
+    """
     project = _lock(project)
-    sound = selectors.sound_settings_of(project=project)
+    model = registry.resolve(Capability.SPEECH)
+    voice = selectors.sound_settings_of(project=project).voice_for(model)
     chosen = list(scenes) if scenes is not None else list(ProjectScene.objects.filter(project=project))
     voices, _ = selectors.current_audio(project=project)
     speakable = [s for s in chosen if s.narration.strip()]
@@ -132,12 +152,13 @@ def voiceovers_request(
             kind=AudioKind.VOICEOVER,
             scene=scene,
             text=scene.narration.strip(),
-            voice=sound.voice,
+            voice=voice,
             created_by=user,
         )
         for scene in todo
     ]
-    _start_audio(project, user, assets, Capability.SPEECH, [{"text": a.text, "voice": a.voice} for a in assets])
+    inputs = [{"text": a.text, "voice": a.voice} for a in assets]
+    _start_audio(project, user, assets, Capability.SPEECH, inputs, model=model)
     return assets
 
 
@@ -148,22 +169,31 @@ def music_length(project: VideoProject) -> float:
 
 @transaction.atomic
 def music_request(*, project: VideoProject, user: AbstractBaseUser, mood: str = "") -> AudioAsset:
-    """A new music bed for the mood (the project's, when blank), as long as the approved cut."""
+    """A new music bed for the mood (the project's, when blank), as long as the approved cut.
+
+    Longer than the music model makes in one call: in parts, or one piece looped (see editor.sound.music_plan).
+    """
     project = _lock(project)
-    sound = selectors.sound_settings_of(project=project)
-    prompt = (mood.strip() or selectors.music_mood(project=project, sound=sound))[:300]
-    if mood.strip() and sound.music_mood != prompt:
+    settings_ = selectors.sound_settings_of(project=project)
+    prompt = (mood.strip() or selectors.music_mood(project=project, sound=settings_))[:300]
+    if mood.strip() and settings_.music_mood != prompt:
         # The mood typed last is the project's music mood from now on.
-        sound.music_mood = prompt
-        sound.save()
+        settings_.music_mood = prompt
+        settings_.save()
     _, music = selectors.current_audio(project=project)
     if music is not None and music.is_working:
         raise ValidationError("A music bed is already being made.")
     length = music_length(project)
+    model = registry.resolve(Capability.MUSIC)
+    plan = sound.music_plan(model=model, length=length)
     asset = _new_audio(
         project=project, kind=AudioKind.MUSIC, scene=None, prompt=prompt, requested_duration=length, created_by=user
     )
-    _start_audio(project, user, [asset], Capability.MUSIC, [{"prompt": prompt, "duration": math.ceil(length)}])
+    if plan.mode == "single":
+        inputs = [{"prompt": prompt, "duration": plan.durations[0]}]
+        _start_audio(project, user, [asset], Capability.MUSIC, inputs, model=model)
+    else:
+        sound.music_parts_start(project=project, user=user, bed=asset, plan=plan, model=model, prompt=prompt)
     return asset
 
 
@@ -379,8 +409,12 @@ def compile_request(
     target_lufs: float = -14.0,
     voice: bool = True,
     music: bool = True,
+    keep_own_sound: bool = False,
 ) -> CompileJob:
-    """Queue a compile of approved segments in the given order; nothing is rendered here."""
+    """Queue a compile of approved segments in the given order; nothing is rendered here.
+
+    keep_own_sound keeps the soundtrack a video model put on its clips (muted by default).
+    """
     project = _lock(project)
     _fail_stale(project)
     if selectors.active_compile(project=project):
@@ -419,6 +453,7 @@ def compile_request(
         audio_config={
             "voice": bool(voice),
             "music": bool(music),
+            "keep_own_sound": bool(keep_own_sound),
             "music_volume": sound.music_volume,
             "duck": sound.duck_music,
             "target_lufs": float(target_lufs),
@@ -522,6 +557,7 @@ def total_cost(*, segments: Sequence[VideoSegment], audio: Sequence[AudioAsset])
     """Everything in the video: its segments, the master images they animate, its voiceovers and music."""
     images = ContentType.objects.get_for_model(ShotImage)
     job_ids = {s.job_id for s in segments if s.job_id} | {a.job_id for a in audio if a.job_id}
+    job_ids |= {pk for a in audio for pk in a.metadata.get("jobs", [])}  # a music bed made in parts
     image_ids = [s.source_image_id for s in segments if s.source_image_id]
     jobs = Job.objects.filter(pk__in=job_ids) | Job.objects.filter(target_type=images, target_id__in=image_ids)
     return (jobs.aggregate(total=Sum(COST))["total"] or Decimal("0")).quantize(Decimal("0.01"))
@@ -598,14 +634,24 @@ def _render(job: CompileJob, stack: contextlib.ExitStack, control: renderer.Cont
         music_volume=config.get("music_volume", 35) / 100,
         duck=config.get("duck", True),
     )
+    keep = bool(config.get("keep_own_sound"))
+    audio_roles.apply(mix, [audio_roles.segment_volume(s, keep_own_sound=keep) for s in segments], segments)
+    # A scene with a lip-synced shot gets no voiceover (that shot carries it); no other voice runs over one.
+    voiced, lipsynced = audio_roles.voiced_scenes(segments), audio_roles.lipsync_spans(segments, starts, durations)
     for i, segment in enumerate(segments):
         voice = voices_by_scene.get(segment.scene_id)
         if not config.get("voice", True) or voice is None or not voice.is_ready or segment.scene_id in voice_lengths:
             continue
+        if segment.scene_id in voiced:
+            continue
         what = f"the scene {segment.scene.scene_number} voiceover"
         path = _open(stack, voice.audio.name, what)
-        voice_lengths[segment.scene_id] = _probe(path, what)
-        mix.voices.append(renderer.Voice(path, starts[i]))
+        voice_lengths[segment.scene_id] = length = _probe(path, what)
+        placed = audio_roles.place_voice(starts[i], length, lipsynced)
+        if placed is None:
+            continue  # lip-synced shots fill the time this voice would have
+        start, kept = placed
+        mix.voices.append(renderer.Voice(path, start, length=None if abs(kept - length) < 1e-3 else kept))
         used_audio.append(voice)
     if config.get("music", True) and music is not None and music.is_ready:
         mix.music = _open(stack, music.audio.name, "the music bed")
@@ -698,8 +744,10 @@ def _initial_timeline(project: VideoProject) -> dict:
         .first()
     )
     order, joins = list(approved), [{"kind": "dissolve", "length": 0.5}] * max(len(approved) - 1, 0)
+    keep = False
     if last and all(pk in approved for pk in last.segment_ids):
         order, joins = last.segment_ids, last.transitions
+        keep = bool(last.audio_config.get("keep_own_sound"))
     video = []
     for i, pk in enumerate(order):
         segment = approved[pk]
@@ -712,6 +760,8 @@ def _initial_timeline(project: VideoProject) -> dict:
                 "in": 0,
                 "out": segment.duration,
                 "transition": join,
+                # The compile kept the models' soundtracks: so does the editor. Otherwise the role decides.
+                "volume": audio_roles.initial_clip_volume(segment, keep_own_sound=keep),
             }
         )
     try:
@@ -725,7 +775,7 @@ def _initial_timeline(project: VideoProject) -> dict:
     voices, music = selectors.current_audio(project=project)
     sound = selectors.sound_settings_of(project=project)
     data = timeline.dump()
-    placed = set()
+    placed = audio_roles.voiced_scenes([approved[c.segment] for c in timeline.tracks.video])
     for clip, start in zip(timeline.tracks.video, starts, strict=True):
         scene_id = approved[clip.segment].scene_id
         voice = voices.get(scene_id)
@@ -741,7 +791,17 @@ def _initial_timeline(project: VideoProject) -> dict:
                     "out": voice.duration,
                 }
             )
-    tl_voices = sorted(data["tracks"]["voiceover"], key=lambda v: v["start"])
+    lipsynced = audio_roles.lipsync_spans(
+        [approved[c.segment] for c in timeline.tracks.video], starts, [c.length for c in timeline.tracks.video]
+    )
+    tl_voices = []
+    for clip in data["tracks"]["voiceover"]:
+        # Another scene's voice never runs over a lip-synced clip: that clip's sound is a voice too.
+        if placed := audio_roles.place_voice(clip["start"], clip["out"] - clip["in"], lipsynced):
+            clip["start"], clip["out"] = round(placed[0], 3), round(clip["in"] + placed[1], 3)
+            tl_voices.append(clip)
+    data["tracks"]["voiceover"] = tl_voices
+    tl_voices = sorted(tl_voices, key=lambda v: v["start"])
     for before, after in pairwise(tl_voices):
         # A voice running into the next scene's is shortened to end where that one starts.
         before["out"] = min(before["out"], round(after["start"] - before["start"], 3))
@@ -997,6 +1057,8 @@ def _render_timeline(job: CompileJob, stack: contextlib.ExitStack, control: rend
     joins = [renderer.Join(c.transition.kind, c.transition.length) for c in timeline.tracks.video[1:]]
     assets = timeline_assets(timeline)
     mix = renderer.Mix(duck=timeline.duck_music, target_lufs=-14.0, true_peak=TRUE_PEAK)
+    levels = [audio_roles.clip_volume(c.volume, segments[c.segment]) for c in timeline.tracks.video]
+    audio_roles.apply(mix, levels, used)
     for voice in timeline.tracks.voiceover:
         path = _open(stack, assets[voice.asset].audio.name, "a voiceover")
         mix.voices.append(

@@ -54,6 +54,9 @@ class VideoClip(_Model):
     start: Seconds = Field(ge=0, alias="in")
     end: Seconds = Field(gt=0, alias="out")
     transition: Transition = Field(default_factory=Transition)
+    # The level of the clip's own sound, 0 to 2. None: what its segment's audio role says (full for a silent or
+    # lip-synced version, muted for a video model's own soundtrack).
+    volume: float | None = Field(default=None, ge=0, le=2)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
@@ -297,6 +300,13 @@ def set_transition(timeline: Timeline, *, clip_id: str, kind: str, length: float
 
 def set_audio(timeline: Timeline, *, clip_id: str, **changes: float) -> dict:
     name, index = _find(timeline, clip_id)
+    if name == "video":
+        # A video clip's own sound has a level (a model's soundtrack kept or muted), nothing else.
+        if set(k for k, v in changes.items() if v is not None) - {"volume"}:
+            raise TimelineError("A video clip's sound has a volume only; fades and starts belong to audio clips.")
+        clips = [c.model_dump(by_alias=True) for c in timeline.tracks.video]
+        clips[index]["volume"] = changes.get("volume")
+        return _replace(timeline, "video", clips)
     if name not in ("voiceover", "music"):
         raise TimelineError("Volume and fades belong to audio clips.")
     clips = [c.model_dump(by_alias=True) for c in getattr(timeline.tracks, name)]

@@ -7,9 +7,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from editor import selectors, services
+from editor import audio_roles, selectors, services
+from editor import sound as sound_lib  # the module; `sound` is the page's view
 from editor.edit_views import render_status_context
 from editor.forms import TRANSITION_LABELS, CompileForm, MusicForm, MusicUploadForm, SoundSettingsForm
 from editor.models import AudioAsset, AudioKind, CompileJob, FinalVideo, RenderPurpose
@@ -42,14 +43,19 @@ def voice_row_context(project: VideoProject, scene_id: int) -> dict:
 
 
 def music_context(project: VideoProject, **extra: object) -> dict:
-    sound = selectors.sound_settings_of(project=project)
+    settings_ = selectors.sound_settings_of(project=project)
     _, music = selectors.current_audio(project=project)
     length = services.music_length(project)
+    mood = selectors.music_mood(project=project, sound=settings_)
+    outline = selectors.music_outline(length=length, prompt=mood)
     return {
         "project": project,
         "music": music,
-        "mood": selectors.music_mood(project=project, sound=sound),
-        "music_estimate": _estimate(Capability.MUSIC, [{"duration": length}]),
+        "mood": mood,
+        "music_estimate": outline.estimate,
+        "music_plan": outline.plan,
+        "music_summary": sound_lib.plan_summary(music.metadata.get("plan")) if music else "",
+        "music_parts": selectors.music_progress(music=music),
         "music_length": length,
         "music_versions": AudioAsset.objects.filter(
             project=project, kind=AudioKind.MUSIC, is_current=False, status="completed"
@@ -61,13 +67,16 @@ def music_context(project: VideoProject, **extra: object) -> dict:
 
 
 def sound_context(project: VideoProject, **extra: object) -> dict:
-    sound = selectors.sound_settings_of(project=project)
+    settings_ = selectors.sound_settings_of(project=project)
     scenes = selectors.sound_scenes(project=project)
-    spoken = [{"text": s.narration} for s in scenes if s.narration.strip()]
+    form = extra.pop("settings_form", None) or SoundSettingsForm(instance=settings_, model=sound_lib.speech_model())
+    choice = selectors.voice_choice(project=project, voice=form["voice"].value() or None)
+    spoken = [{"text": s.narration, "voice": choice.voice} for s in scenes if s.narration.strip()]
     return {
         **music_context(project, music_form=extra.pop("music_form", None), upload_form=extra.pop("upload_form", None)),
         "scenes": scenes,
-        "settings_form": extra.pop("settings_form", None) or SoundSettingsForm(instance=sound),
+        "settings_form": form,
+        "choice": choice,
         "voice_estimate": _estimate(Capability.SPEECH, spoken),
         "spoken_count": len(spoken),
         "lipsync": selectors.lipsync_availability(),
@@ -99,11 +108,55 @@ def sound(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def sound_settings(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id, minimum=Role.EDITOR)
-    form = SoundSettingsForm(request.POST, instance=selectors.sound_settings_of(project=project))
-    if not form.is_valid():
+    settings_ = selectors.sound_settings_of(project=project)
+    form = SoundSettingsForm(request.POST, instance=settings_, model=sound_lib.speech_model())
+    if form.is_valid():
+        try:
+            services.sound_settings_update(project=project, model=form.model, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+    if form.errors:
         return _sound(request, project, status=422, settings_form=form)
-    services.sound_settings_update(project=project, **form.cleaned_data)
     return _after(request, project, "Sound settings saved. New voiceovers use this voice; compiles use this mix.")
+
+
+def _sample(
+    request: HttpRequest, project: VideoProject, voice: str, status: int = 200, **extra: object
+) -> HttpResponse:
+    context = {"project": project, "choice": selectors.voice_choice(project=project, voice=voice), **extra}
+    return render(request, "editor/sound.html#voice-sample", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def voice_sample(request: HttpRequest, project_id: int) -> HttpResponse:
+    """GET: the sample line of a voice of the speech model in use (to play, or to make); POST: make it."""
+    if request.method == "GET":
+        project = project_for(request, project_id)
+        return _sample(request, project, request.GET.get("voice", ""))
+    project = project_for(request, project_id, minimum=Role.EDITOR)
+    voice = request.POST.get("voice", "")
+    try:
+        sound_lib.voice_sample_request(project=project, user=request.user, voice=voice)
+    except (BudgetExceededError, ValidationError, registry.NoModelError) as error:
+        problem = " ".join(getattr(error, "messages", [str(error)]))
+        if not request.htmx:
+            return _sound(request, project, status=422, action_error=problem)
+        return _sample(request, project, voice, status=422, sample_error=problem)
+    if not request.htmx:
+        return redirect("project_sound", project_id=project.pk)
+    return _sample(request, project, voice)
+
+
+@login_required
+@require_GET
+def voice_sample_file(request: HttpRequest, project_id: int) -> HttpResponse:
+    project_for(request, project_id)
+    model = sound_lib.speech_model()
+    sample = selectors.voice_sample(model=model, voice=request.GET.get("voice", "")) if model else None
+    if sample is None or not sample.is_ready:
+        raise Http404("No sample of that voice yet.")
+    return serve_file(request, sample.audio)
 
 
 @login_required
@@ -229,6 +282,7 @@ def compile_context(project: VideoProject, posted: dict[str, list[str]] | None =
         "unnormalized": sum(1 for s in segments if not services.is_normalized(s, project.aspect_ratio)),
         "voice_count": sum(1 for v in voices.values() if v.is_ready),
         "music": music if music and music.is_ready else None,
+        "segment_sound": audio_roles.compile_sound(segments),
         "job": active or extra.pop("job", None),
         "history": selectors.compile_jobs(project=project),
         "finals": selectors.final_videos(project=project),
@@ -268,6 +322,7 @@ def compile_start(request: HttpRequest, project_id: int) -> HttpResponse:
                 target_lufs=data["target_lufs"],
                 voice=data["voice"],
                 music=data["music"],
+                keep_own_sound=data["keep_own_sound"],
             )
         except ValidationError as error:
             form.add_error(None, error)

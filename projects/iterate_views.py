@@ -14,6 +14,7 @@ from projects.access import project_for
 from projects.forms import RefineForm, UploadForm
 from projects.models import GenerationStatus, Role, SceneShot, ShotImage, VideoProject
 from projects.views import stage_context
+from storyboard.seeds import notes_by_model_id
 from videopipe.media import serve_file
 
 
@@ -29,6 +30,11 @@ def iterate_context(project: VideoProject, shot: SceneShot, *, favorites: bool =
     working = any(
         image.status in (GenerationStatus.PENDING, GenerationStatus.PROCESSING) for g in groups for image in g.images
     )
+    # A shown seed is only worth reusing if the model repeats exactly with it: say so where it does not.
+    images = [image for g in groups for image in g.images]
+    notes = notes_by_model_id((image.metadata or {}).get("provenance", {}).get("model", "") for image in images)
+    for image in images:
+        image.seed_note = notes.get((image.metadata or {}).get("provenance", {}).get("model", ""), "")
     return {
         "project": project,
         "shot": shot,

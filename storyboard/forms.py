@@ -2,6 +2,7 @@ from django import forms
 
 from generation.models import AIModel
 from storyboard.models import DURATIONS, GenerationMode
+from storyboard.seeds import seed_notes
 from storyboard.selectors import animation_models
 
 DURATION_CHOICES = [(d, f"{d} seconds") for d in DURATIONS]
@@ -31,6 +32,12 @@ class ModelField(forms.TypedChoiceField):
         return value.pk if isinstance(value, AIModel) else value
 
 
+def _tell_seeds(field: forms.Field, models: list[AIModel]) -> None:
+    """Say under a seed field which of the offered models do not repeat exactly with the same seed."""
+    if notes := seed_notes(models):
+        field.help_text = f"{field.help_text} {' '.join(notes)}"
+
+
 class ShotAnimationForm(forms.Form):
     ai_model = forms.Field(required=False)  # replaced in __init__: the choices depend on credentials
     duration = forms.TypedChoiceField(choices=DURATION_CHOICES, coerce=int, initial=5)
@@ -51,6 +58,7 @@ class ShotAnimationForm(forms.Form):
         super().__init__(*args, **kwargs)
         models = animation_models() if models is None else models
         self.fields["ai_model"] = ModelField(models=models, blank="Default model", label="Model")
+        _tell_seeds(self.fields["seed"], models)
 
 
 class ReviewSettingsForm(forms.Form):
@@ -124,6 +132,7 @@ class RegenerateForm(forms.Form):
         super().__init__(*args, **kwargs)
         models = animation_models() if models is None else models
         self.fields["ai_model"] = ModelField(models=models, label="Model")
+        _tell_seeds(self.fields["seed"], models)
 
 
 class NotesForm(forms.Form):

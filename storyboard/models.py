@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.functional import cached_property
 
 from projects.models import ProjectScene, SceneShot, ShotImage, VideoProject, _media_name
 
@@ -20,6 +21,14 @@ class SegmentStatus(models.TextChoices):
     GENERATING = "generating", "Generating"
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
+
+
+class AudioRole(models.TextChoices):
+    """What a version's own sound is, which decides how compiles and the editor mix it."""
+
+    SILENT = "silent", "No sound of its own"
+    OWN_SOUND = "own_sound", "The video model's own soundtrack"
+    LIPSYNC = "lipsync", "Lip-synced voice"
 
 
 class ApprovalStatus(models.TextChoices):
@@ -55,6 +64,11 @@ class VideoSegment(models.Model):
     generation_params = models.JSONField(default=dict)
     job = models.ForeignKey("generation.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     status = models.CharField(max_length=12, choices=SegmentStatus.choices, default=SegmentStatus.PENDING)
+    # Set when the version is made. A lip-synced version's sound IS the scene's voice, so no voiceover is laid
+    # over it; a model's soundtrack (Wan 2.5) is muted in compiles unless the user keeps it.
+    audio_role = models.CharField(
+        "sound", max_length=10, choices=AudioRole.choices, default=AudioRole.SILENT, editable=False
+    )
     approval_status = models.CharField(max_length=16, choices=ApprovalStatus.choices, blank=True, default="")
     video = models.FileField(upload_to=segment_video_path, blank=True)
     thumbnail = models.ImageField(upload_to=segment_thumb_path, blank=True)
@@ -98,6 +112,7 @@ class VideoSegment(models.Model):
             models.UniqueConstraint(fields=["shot"], condition=Q(is_current=True), name="segment_one_current_per_shot"),
             models.CheckConstraint(condition=Q(version__gte=1), name="segment_version_positive"),
             models.CheckConstraint(condition=Q(status__in=SegmentStatus.values), name="segment_status_valid"),
+            models.CheckConstraint(condition=Q(audio_role__in=AudioRole.values), name="segment_audio_role_valid"),
             models.CheckConstraint(
                 condition=Q(approval_status__in=ApprovalStatus.values), name="segment_approval_valid"
             ),
@@ -118,6 +133,13 @@ class VideoSegment(models.Model):
     def is_waiting(self) -> bool:
         """In the generation line, not yet handed to a provider (sequential mode or a full batch)."""
         return self.status == SegmentStatus.PENDING and self.job_id is None
+
+    @cached_property
+    def seed_note(self) -> str:
+        """Blank when a repeat with this version's seed gives the same clip; otherwise says what it gives."""
+        from storyboard.seeds import segment_seed_note  # noqa: PLC0415 - seeds reads the registry's models
+
+        return segment_seed_note(self.generation_params)
 
     @property
     def resolution(self) -> str:

@@ -77,6 +77,13 @@ def make_editor_objects(project: VideoProject, user: object) -> dict:
     asset = AudioAsset(project=project, kind=AudioKind.MUSIC, source=AudioSource.UPLOADED, status=AudioStatus.COMPLETED)
     asset.audio.save("track.wav", ContentFile(b"RIFF0000WAVE"), save=False)
     asset.save()
+    from editor.models import MusicPart, VoiceSample
+    from generation.models import AIModel
+
+    VoiceSample.objects.create(
+        ai_model=AIModel.objects.filter(capability="speech").first(), voice="narrator", text="Hello."
+    )
+    MusicPart.objects.create(bed=asset, index=0, requested_duration=30)
     job = CompileJob.objects.create(
         project=project, created_by=user, aspect_ratio="16:9", status=CompileStatus.SUCCEEDED, segment_ids=[]
     )

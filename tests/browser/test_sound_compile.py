@@ -4,7 +4,7 @@ from pathlib import Path
 
 import av
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from editor import services
 from editor.models import AudioAsset, CompileJob, FinalVideo
@@ -19,6 +19,13 @@ def _login(page: Page, base: str, user) -> None:
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+
+
+def _duration(audio: Locator) -> float:
+    return audio.evaluate(
+        "a => new Promise(done => { if (a.readyState >= 1) done(a.duration);"
+        " a.addEventListener('loadedmetadata', () => done(a.duration), {once: true}); a.preload = 'auto'; a.load(); })"
+    )
 
 
 def test_it_makes_sound_and_compiles_a_final_video(
@@ -45,17 +52,18 @@ def test_it_makes_sound_and_compiles_a_final_video(
     page.get_by_label("Voice", exact=True).select_option("warm")
     page.get_by_role("button", name="Save sound settings").click()
     expect(page.get_by_role("status").filter(has_text="Sound settings saved")).to_be_visible()
+    # A sample line of the chosen voice, made once through the speech job path, plays in the page.
+    page.get_by_role("button", name="Hear a sample").click()
+    sample = page.get_by_label("Sample of the voice Warm (female)")
+    expect(sample).to_be_visible(timeout=30_000)
+    assert _duration(sample) > 0.5, "the sample plays"
     page.get_by_role("button", name="Make all voiceovers").click()
     expect(page.locator(".voice-row audio")).to_have_count(3, timeout=60_000)
     page.get_by_label("Mood", exact=True).fill("calm piano, hopeful")
     page.get_by_role("button", name="Make music").click()
     expect(page.locator("#music-panel audio")).to_have_count(1, timeout=60_000)
     expect(page.locator("#music-panel")).to_contain_text("calm piano, hopeful")
-    duration = page.locator(".voice-row audio").first.evaluate(
-        "a => new Promise(done => { if (a.readyState >= 1) done(a.duration);"
-        " a.addEventListener('loadedmetadata', () => done(a.duration), {once: true}); a.preload = 'auto'; a.load(); })"
-    )
-    assert duration > 1, "the voiceover plays in the page"
+    assert _duration(page.locator(".voice-row audio").first) > 1, "the voiceover plays in the page"
     shoot("sound-01-voice-and-music")
     assert AudioAsset.objects.filter(is_current=True, status="completed").count() == 4
 
@@ -108,3 +116,7 @@ def test_it_makes_sound_and_compiles_a_final_video(
     expect(page.locator(".stage-nav [aria-current=page]")).to_be_in_viewport()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "no sideways scrolling"
     shoot("compile-04-phone")
+    page.goto(f"{live_server.url}/projects/{project.pk}/sound/")
+    expect(page.get_by_label("Sample of the voice Warm (female)")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "no sideways scrolling"
+    shoot("sound-02-phone")

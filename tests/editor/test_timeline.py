@@ -304,3 +304,16 @@ def test_it_keeps_titles_to_one_plain_line():
 
     ass = captions.to_ass([captions.Overlay(0, 1, r"C:\Nope {\b1}")], width=640, height=360)
     assert "C:\\\u2060Nope (\\\u2060b1)" in ass, "no override codes or line breaks from typed text"
+
+
+def test_it_sets_the_level_of_a_video_clips_own_sound(editor, owner):
+    timeline = _current(editor)
+    assert [c.volume for c in timeline.tracks.video] == [None, None, None], "left to each segment's audio role"
+    clip = timeline.tracks.video[1].id
+    _edit(editor, owner, lambda t: tl.set_audio(t, clip_id=clip, volume=0.5))
+    assert _current(editor).tracks.video[1].volume == 0.5
+    with pytest.raises(tl.TimelineError, match="volume only"):
+        _edit(editor, owner, lambda t: tl.set_audio(t, clip_id=clip, fade_in=1.0))
+    with pytest.raises(tl.TimelineError, match="video clip 2, volume"):
+        _edit(editor, owner, lambda t: tl.set_audio(t, clip_id=clip, volume=3.0))
+    assert _current(editor).tracks.video[1].volume == 0.5

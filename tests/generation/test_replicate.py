@@ -272,7 +272,7 @@ def test_a_webhook_that_beats_the_recorded_prediction_is_replayed(project, owner
     services.webhook_process(delivery_id=delivery.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED
-    assert json.loads(json.dumps(job.output))["media"][0]["width"] == 1024
+    assert json.loads(json.dumps(job.output))["media"][0]["width"] == 320
 
 
 def test_the_sweeper_polls_a_job_past_its_deadline_before_canceling_it(project, owner, fake_replicate, broker):

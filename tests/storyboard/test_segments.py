@@ -155,8 +155,8 @@ def test_it_refuses_what_the_budget_cannot_pay_and_spends_nothing(project, shots
     team.monthly_budget = Decimal("1.00")
     team.save()
     estimate = services.animation_estimate(project=project, shots=shots)
-    assert estimate.total == Decimal("2.04")  # 3 shots x 10 s x $0.068
-    with pytest.raises(BudgetExceededError, match=r"\$2.04"):
+    assert estimate.total == Decimal("3.00")  # 3 shots x 10 s x $0.10 (Wan 2.5's price at 720p)
+    with pytest.raises(BudgetExceededError, match=r"\$3.00"):
         _animate(project, shots, owner)
     assert not VideoSegment.objects.exists() and not Job.objects.exists()
 

@@ -53,12 +53,13 @@ def test_it_shows_the_cost_and_asks_before_spending(owner_client, project, setti
     confirm = owner_client.get(reverse("animate_estimate", args=[project.pk]) + query, headers={"HX-Request": "true"})
     html = _html(confirm)
     # The chosen model for 10 s, and the default (Replicate, as a token is set) for 5 s.
-    assert "Animate 2 shots?" in html and "$0.68" in html and "$0.34" in html and "Spend $1.02 and animate" in html
+    # Wan 2.5 at 720p costs $0.10 a second.
+    assert "Animate 2 shots?" in html and "$1.00" in html and "$0.50" in html and "Spend $1.50 and animate" in html
     assert not VideoSegment.objects.exists() and not Job.objects.exists()
 
     spent = owner_client.post(
         reverse("animate", args=[project.pk]),
-        {"shot": [shots[0].pk, shots[1].pk], "expected_total": "1.02"},
+        {"shot": [shots[0].pk, shots[1].pk], "expected_total": "1.50"},
         headers={"HX-Request": "true"},
     )
     assert spent.status_code == 200 and "Animating 2 shots" in _html(spent)
