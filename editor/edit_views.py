@@ -14,7 +14,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryD
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
-from editor import selectors, services
+from editor import audio_roles, selectors, services
 from editor import timeline as tl
 from editor.forms import TRANSITION_LABELS
 from editor.models import AudioAsset, CompileJob, EditorProject, RenderPurpose, TimelineRevision
@@ -73,6 +73,8 @@ def _selected(timeline: tl.Timeline, rows: list[dict], clip_id: str) -> dict | N
                 "versions": versions.exclude(video="").order_by("-version"),
                 "is_last": row["index"] == len(rows) - 1,
                 "split_at": round(row["clip"].length / 2, 2),
+                # What the clip's own sound plays at now: its role decides until someone sets a level.
+                "sound_level": round(audio_roles.clip_volume(row["clip"].volume, row["segment"]) * 100),
             }
     for name in ("voiceover", "music", "text"):
         for clip in getattr(timeline.tracks, name):

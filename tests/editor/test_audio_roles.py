@@ -9,6 +9,7 @@ import av
 import numpy as np
 import pytest
 from django.core.files.base import ContentFile
+from django.urls import reverse
 
 from editor import renderer, services
 from editor import timeline as tl
@@ -250,3 +251,23 @@ def test_the_editor_render_mutes_own_sound_unless_the_clip_keeps_it(project, own
     )
     kept = render()
     assert kept > -30 and muted < kept - 50
+
+
+def test_the_inspector_keeps_a_clips_own_sound_when_asked(owner_client, project, owner, cut):
+    timeline = _opened(project, owner, cut, keep=False)
+    editor = services.editor_open(project=project, user=owner)
+    wan = next(c for c in timeline.tracks.video if c.segment == cut[2].pk)
+    page = owner_client.get(reverse("project_edit", args=[project.pk]) + f"?clip={wan.id}").content.decode()
+    assert 'id="clip-sound" name="volume" value="0"' in page
+    assert "muted unless you keep it" in page
+    lipsynced = next(c for c in timeline.tracks.video if c.segment == cut[1].pk)
+    page = owner_client.get(reverse("project_edit", args=[project.pk]) + f"?clip={lipsynced.id}").content.decode()
+    assert 'id="clip-sound" name="volume" value="100"' in page and "no voiceover plays over it" in page
+    response = owner_client.post(
+        reverse("edit_op", args=[project.pk]),
+        {"op": "audio", "clip": wan.id, "volume": "100", "base": editor.current.number},
+    )
+    assert response.status_code in (200, 302)
+    editor.refresh_from_db()
+    kept = next(c for c in editor.current.timeline["tracks"]["video"] if c["segment"] == cut[2].pk)
+    assert kept["volume"] == 1.0
