@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 
 from generation import registry
@@ -43,6 +44,21 @@ class AudioStatus(models.TextChoices):
     GENERATING = "generating", "Generating"
     COMPLETED = "completed", "Ready"
     FAILED = "failed", "Failed"
+
+
+class AudioState:
+    """Ready or still being made: the same reading for every audio row with a status and a file."""
+
+    status: str
+    audio: FieldFile
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == AudioStatus.COMPLETED and bool(self.audio)
+
+    @property
+    def is_working(self) -> bool:
+        return self.status in (AudioStatus.PENDING, AudioStatus.GENERATING)
 
 
 def audio_path(instance: "AudioAsset", filename: str) -> str:
@@ -94,7 +110,7 @@ def sample_path(instance: "VoiceSample", filename: str) -> str:
     return _media_name("voice-samples", filename)
 
 
-class VoiceSample(models.Model):
+class VoiceSample(AudioState, models.Model):
     """A short fixed line in one voice of one speech model: made once (and paid once), then played to anyone."""
 
     ai_model = models.ForeignKey("generation.AIModel", on_delete=models.CASCADE, related_name="+")
@@ -114,16 +130,8 @@ class VoiceSample(models.Model):
     def __str__(self) -> str:
         return f"Sample of {self.voice} ({self.ai_model_id})"
 
-    @property
-    def is_ready(self) -> bool:
-        return self.status == AudioStatus.COMPLETED and bool(self.audio)
 
-    @property
-    def is_working(self) -> bool:
-        return self.status in (AudioStatus.PENDING, AudioStatus.GENERATING)
-
-
-class AudioAsset(models.Model):
+class AudioAsset(AudioState, models.Model):
     project = models.ForeignKey(VideoProject, on_delete=models.CASCADE, related_name="audio_assets")
     kind = models.CharField(max_length=10, choices=AudioKind.choices)
     # Voiceovers belong to a scene; the music bed to the whole project.
@@ -171,14 +179,6 @@ class AudioAsset(models.Model):
     def __str__(self) -> str:
         what = f"scene {self.scene_id} voiceover" if self.kind == AudioKind.VOICEOVER else "music"
         return f"Project {self.project_id} {what} v{self.version}"
-
-    @property
-    def is_ready(self) -> bool:
-        return self.status == AudioStatus.COMPLETED and bool(self.audio)
-
-    @property
-    def is_working(self) -> bool:
-        return self.status in (AudioStatus.PENDING, AudioStatus.GENERATING)
 
     @property
     def voice_label(self) -> str:
