@@ -200,10 +200,14 @@ def seed(AIModel: type) -> int:  # noqa: N803 - a model class, historical or cur
     # Community models are run by version: an unversioned row of one becomes the versioned one.
     for _capability, provider, model_id, *_ in MODELS:
         name, _, version = model_id.partition(":")
-        if version:
+        if version and not AIModel.objects.filter(provider=provider, model_id=model_id).exists():
             AIModel.objects.filter(provider=provider, model_id=name).update(model_id=model_id)
     for capability, provider, model_id, label, unit, price, mapping, caps in MODELS:
         default = DEFAULTS.get((capability, provider), model_id) == model_id
+        if default:
+            # Resetting the defaults: another row an operator made the default gives way first.
+            others = AIModel.objects.filter(capability=capability, provider=provider, is_default=True)
+            others.exclude(model_id=model_id).update(is_default=False)
         _, made = AIModel.objects.update_or_create(
             provider=provider,
             model_id=model_id,

@@ -2,6 +2,7 @@
 is refused before anything is spent."""
 
 import json
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -235,3 +236,34 @@ def test_the_health_page_compares_with_replicate_when_asked(staff_client, fake_r
     html = staff_client.post(reverse("admin:generation_job_health")).content.decode()
     assert "new required input &#x27;megapixels&#x27;" in html
     assert html.count("same as published") == 6
+
+
+def test_the_registry_migration_keeps_what_operators_set():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("generation.migrations.0003_registry_contracts")
+    wan = AIModel.objects.get(model_id="wan-video/wan-2.5-i2v")
+    kling = AIModel.objects.get(model_id="kwaivgi/kling-v2.1")
+    musicgen = AIModel.objects.get(capability="music", provider="replicate")
+    minimax = AIModel.objects.get(model_id="minimax/speech-02-turbo")
+    # The registry as it stood before: an operator made Kling the default, renamed and repriced Wan.
+    AIModel.objects.filter(pk=wan.pk).update(
+        is_default=False, unit_price=Decimal("0.07"), label="Wan (ours)", capabilities={"durations": [5, 10]}
+    )
+    AIModel.objects.filter(pk=kling.pk).update(is_default=True, capabilities={"durations": [5, 10]})
+    AIModel.objects.filter(pk=musicgen.pk).update(model_id="meta/musicgen", capabilities={"max_duration": 20})
+    AIModel.objects.filter(pk=minimax.pk).update(
+        capabilities={"voices": ["Wise_Woman", "Deep_Voice_Man", "Calm_Woman", "Casual_Guy"]}
+    )
+
+    migration.forwards(apps, None)
+
+    wan.refresh_from_db(), kling.refresh_from_db(), musicgen.refresh_from_db(), minimax.refresh_from_db()
+    assert kling.is_default and not wan.is_default
+    assert (wan.label, wan.unit_price) == ("Wan (ours)", Decimal("0.07000"))
+    assert wan.capabilities["has_audio"] is True and wan.capabilities["prices"]["by"] == "resolution"
+    assert kling.capabilities["seed"] == "none"
+    assert musicgen.model_id.startswith("meta/musicgen:") and musicgen.capabilities["max_duration"] == 20
+    assert ["Friendly_Person", "Friendly person"] in minimax.capabilities["voices"]
