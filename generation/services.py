@@ -216,11 +216,13 @@ def _backoff(attempts: int, retry_after: float | None) -> float:
 
 
 @transaction.atomic
-def _retry_or_fail(job_id: int, error: str, *, retry_after: float | None = None, uncertain: bool = False) -> None:
+def _retry_or_fail(
+    job_id: int, error: str, *, retry_after: float | None = None, uncertain: bool = False, cap: int | None = None
+) -> None:
     job = Job.objects.select_for_update().get(pk=job_id)
     if job.is_terminal:
         return
-    if job.attempts >= job.max_attempts:
+    if job.attempts >= min(job.max_attempts, cap or job.max_attempts):
         job_fail(job=job, error=f"Gave up after {job.attempts} attempts. Last error: {error}")
         return
     delay = _backoff(job.attempts, retry_after)
@@ -266,7 +268,7 @@ def job_run(*, job_id: int) -> None:
     try:
         result = provider.start(job)
     except TransientError as exc:
-        _retry_or_fail(job_id, str(exc), retry_after=exc.retry_after, uncertain=exc.uncertain)
+        _retry_or_fail(job_id, str(exc), retry_after=exc.retry_after, uncertain=exc.uncertain, cap=exc.attempts_cap)
         return
     except (ProviderError, ingest.IngestError) as exc:
         job_fail(job=job, error=str(exc))

@@ -120,10 +120,22 @@ def _enum(node: dict[str, Any], schemas: dict[str, Any]) -> list[Any] | None:
     return None
 
 
+def _nullable(node: Any) -> Any:
+    """OpenAPI 3.0's `nullable: true` as JSON Schema says it: null is one of the types."""
+    if isinstance(node, list):
+        return [_nullable(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: _nullable(v) for k, v in node.items()}
+    if node.pop("nullable", False) and "type" in node:
+        node["type"] = [node["type"], "null"]
+    return node
+
+
 @cache
 def _validator(path: Path, schema: str) -> Draft202012Validator:
     document = json.loads(path.read_text())
-    root = {"$ref": f"#/components/schemas/{schema}", "components": document["openapi"]["components"]}
+    root = {"$ref": f"#/components/schemas/{schema}", "components": _nullable(document["openapi"]["components"])}
     return Draft202012Validator(root, format_checker=FORMATS)
 
 

@@ -28,6 +28,9 @@ class TransientError(Exception):
     must first look for what the lost attempt created.
     """
 
+    # A failure a retry only sometimes cures (a paid answer that came back unusable) caps its own attempts.
+    attempts_cap: int | None = None
+
     def __init__(self, message: str, *, retry_after: float | None = None, uncertain: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after

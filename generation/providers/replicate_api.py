@@ -42,6 +42,9 @@ STATUS = {
 KIND = {"image": "image", "refine": "image", "video": "video", "speech": "audio", "music": "audio", "lipsync": "video"}
 
 
+UPLOAD_TIMEOUT = httpx.Timeout(60.0, connect=5.0, pool=10.0)
+
+
 class _Client(replicate.Client):
     """replicate.Client with a plain transport: no retries hidden inside the HTTP layer."""
 
@@ -59,6 +62,12 @@ class _Client(replicate.Client):
     @property
     def _client(self) -> httpx.Client:
         return self._plain
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if "timeout" in kwargs and kwargs["timeout"] is None:
+            # The client uploads files with no timeout at all: a stalled upload would hold a worker forever.
+            kwargs["timeout"] = UPLOAD_TIMEOUT
+        return super()._request(method, path, **kwargs)
 
 
 def _error(exc: Exception) -> Exception:

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from generation import contracts, defaults, provider_check, services
 from generation.models import AIModel, Job, JobStatus
+from generation.providers.offline import image as offline_image
 
 pytestmark = pytest.mark.django_db
 
@@ -267,3 +268,29 @@ def test_the_registry_migration_keeps_what_operators_set():
     assert kling.capabilities["seed"] == "none"
     assert musicgen.model_id.startswith("meta/musicgen:") and musicgen.capabilities["max_duration"] == 20
     assert ["Friendly_Person", "Friendly person"] in minimax.capabilities["voices"]
+
+
+def test_a_file_upload_to_replicate_has_a_timeout(fake_replicate, tmp_path):
+    from generation.providers.replicate_api import UPLOAD_TIMEOUT, _Client
+
+    client = _Client()
+    seen = []
+    real = client._plain.request
+
+    def spy(method, path, **kwargs):
+        seen.append(kwargs.get("timeout"))
+        return real(method, path, **kwargs)
+
+    client._plain.request = spy
+    still = tmp_path / "still.png"
+    still.write_bytes(offline_image.to_png(offline_image.draw(prompt="x", seed=1)))
+    uploaded = client.files.create(still)
+    assert uploaded.urls["get"].startswith(fake_replicate.url)
+    assert seen == [UPLOAD_TIMEOUT]  # the client itself would send timeout=None: no limit at all
+
+
+def test_an_input_published_as_nullable_takes_null():
+    wan = contracts.for_model("wan-video/wan-2.5-i2v")
+    assert wan.properties()["seed"].get("nullable") is True
+    assert wan.problems({"image": "https://x.test/a.png", "prompt": "pan", "seed": None}) == []
+    assert wan.problems({"image": "https://x.test/a.png", "prompt": "pan", "seed": "7"})
