@@ -276,7 +276,13 @@ def segment_lipsync(*, segment: VideoSegment, user: AbstractBaseUser) -> VideoSe
     if voice is None or not voice.is_ready:
         raise ValidationError("Make this scene's voiceover first: lipsync follows it.")
     return storyboard_services.segment_lipsync(
-        segment=segment, user=user, model=available.model, audio_name=voice.audio.name, voiceover_id=voice.pk
+        segment=segment,
+        user=user,
+        model=available.model,
+        audio_name=voice.audio.name,
+        voiceover_id=voice.pk,
+        # lipsync-2 in loop mode makes (and bills) a clip as long as the voice, not the shot.
+        duration=max(voice.duration or 0, segment.duration or 0) or None,
     )
 
 

@@ -315,8 +315,9 @@ def _start(segment: VideoSegment, *, attempt: int = 0) -> Job | None:
     if model is None:
         raise ValidationError(f"The model {params.get('model')} is no longer in the registry. Choose another one.")
     if lipsync := params.get("lipsync"):
-        # The duration only prices the call (lipsync-2 bills the output's seconds, the video's length here).
-        request = {"video": lipsync["video"], "audio": lipsync["audio"], "duration": params.get("duration", 5)}
+        # The duration only prices the call: lipsync-2 bills the seconds it makes, the voice's length in loop mode.
+        seconds = lipsync.get("duration") or params.get("duration", 5)
+        request = {"video": lipsync["video"], "audio": lipsync["audio"], "duration": seconds}
         capability = Capability.LIPSYNC
     else:
         if segment.source_image is None or not segment.source_image.image:
@@ -413,7 +414,13 @@ def segment_approve(
 
 @transaction.atomic
 def segment_lipsync(
-    *, segment: VideoSegment, user: AbstractBaseUser, model: AIModel, audio_name: str, voiceover_id: int
+    *,
+    segment: VideoSegment,
+    user: AbstractBaseUser,
+    model: AIModel,
+    audio_name: str,
+    voiceover_id: int,
+    duration: float | None = None,
 ) -> VideoSegment:
     """A new version of the segment with its mouth movements synced to the scene's voiceover (a paid call)."""
     segment = _locked(segment)
@@ -427,6 +434,7 @@ def segment_lipsync(
             "audio": audio_name,
             "voiceover": voiceover_id,
             "from_version": segment.version,
+            "duration": duration or segment.duration or segment.generation_params.get("duration", 5),
         },
     }
     new = _new_version(shot=segment.shot, user=user, model=model, params=params, parent=segment)

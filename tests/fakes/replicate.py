@@ -378,7 +378,11 @@ class FakeReplicate:
             data = media.video(seconds=float(params.get("duration", 5)), with_audio=contract.has_audio)
             return self._serve(f"{prediction.id}.mp4", data, "video/mp4")
         if kind == "lipsync":
-            data = media.lipsynced(video_bytes=prediction.files["video"], audio_bytes=prediction.files["audio"])
+            data = media.lipsynced(
+                video_bytes=prediction.files["video"],
+                audio_bytes=prediction.files["audio"],
+                sync_mode=str(prediction.input.get("sync_mode", "loop")),
+            )
             return self._serve(f"{prediction.id}.mp4", data, "video/mp4")
         if kind == "speech":
             seconds = max(1.0, len(str(params["text"])) / CHARACTERS_PER_SECOND)

@@ -94,15 +94,22 @@ def duration_of(data: bytes) -> float:
         return float(stream.duration * stream.time_base) if stream.duration else 0.0
 
 
-def lipsynced(*, video_bytes: bytes, audio_bytes: bytes) -> bytes:
-    """The input video's picture for its whole length, with the input audio (padded or cut to fit)."""
-    seconds = round(duration_of(video_bytes), 2)
+def lipsynced(*, video_bytes: bytes, audio_bytes: bytes, sync_mode: str = "loop") -> bytes:
+    """The input video's picture with the input audio, as long as sync_mode makes it.
+
+    loop and bounce repeat the picture while the voice runs longer; cut_off ends with the shorter; silence
+    and remap keep the video's length (the voice padded or cut): our reading of sync's mode descriptions
+    ("Lipsync mode when audio and video durations are out of sync").
+    """
+    video, audio = duration_of(video_bytes), duration_of(audio_bytes)
+    lengths = {"loop": max(video, audio), "bounce": max(video, audio), "cut_off": min(video, audio)}
+    seconds = round(lengths.get(sync_mode, video), 2)
     with tempfile.TemporaryDirectory() as tmp:
         src_video, src_audio = Path(tmp) / "in-video", Path(tmp) / "in-audio"
         src_video.write_bytes(video_bytes)
         src_audio.write_bytes(audio_bytes)
         return _ffmpeg(
-            ["-i", str(src_video), "-i", str(src_audio), "-map", "0:v:0", "-map", "1:a:0",
+            ["-stream_loop", "-1", "-i", str(src_video), "-i", str(src_audio), "-map", "0:v:0", "-map", "1:a:0",
              "-vf", f"scale={SIZE[0]}:-2,fps={FPS}", "-af", "apad", "-t", str(seconds), *H264,
              "-c:a", "aac", "-b:a", "48k"],
             "mp4",

@@ -186,9 +186,14 @@ def test_the_music_service_asks_musicgen_for_what_it_can_make(project, owner, fa
 def test_it_lipsyncs_a_segment_uploading_video_and_voice(project, owner, raw_clips, fake_replicate, broker, worker):
     CapabilityRoute.objects.create(capability=Capability.LIPSYNC, model=model("sync/lipsync-2"))
     segment = approved_segments(project, raw_clips)[0]
-    voice_bytes, _, _ = replicate_media.audio(seconds=1.5, audio_format="wav")
+    voice_bytes, _, _ = replicate_media.audio(seconds=3.0, audio_format="wav")
     voice = AudioAsset.objects.create(
-        project=project, kind=AudioKind.VOICEOVER, scene=segment.scene, text="Hello", status=AudioStatus.COMPLETED
+        project=project,
+        kind=AudioKind.VOICEOVER,
+        scene=segment.scene,
+        text="Hello",
+        status=AudioStatus.COMPLETED,
+        duration=3.0,
     )
     voice.audio.save("voice.wav", ContentFile(voice_bytes))
     new = editor_services.segment_lipsync(segment=segment, user=owner)
@@ -205,7 +210,11 @@ def test_it_lipsyncs_a_segment_uploading_video_and_voice(project, owner, raw_cli
     conforms(fake_replicate, prediction)
     video_streams, audio_streams, seconds = streams(new.video.open("rb").read())
     assert (video_streams, audio_streams) == (1, 1)
-    assert seconds == pytest.approx(2.0, abs=0.3), "as long as the input video"
+    # A voice longer than the 2 s shot: the picture loops to the voice's end, and the estimate priced those seconds.
+    assert seconds == pytest.approx(3.0, abs=0.3), "as long as the voice"
+    job = new.job
+    assert job.input["duration"] == pytest.approx(3.0)
+    assert abs(job.actual_cost - job.estimated_cost) <= job.estimated_cost / 10
     assert VideoSegment.objects.get(pk=segment.pk).is_current is False
 
 
