@@ -42,13 +42,13 @@ def apply(mix: renderer.Mix, levels: Sequence[float], segments: Sequence[VideoSe
 
 
 def lipsync_spans(
-    segments: Sequence[VideoSegment], starts: Sequence[float], lengths: Sequence[float]
+    segments: Sequence[VideoSegment | None], starts: Sequence[float], lengths: Sequence[float]
 ) -> list[tuple[float, float]]:
-    """Where the lip-synced shots play in the cut, as (start, end) seconds."""
+    """Where the lip-synced shots play in the cut, as (start, end) seconds (None: a clip that does not count)."""
     return sorted(
         (start, start + length)
         for segment, start, length in zip(segments, starts, lengths, strict=True)
-        if segment.audio_role == AudioRole.LIPSYNC
+        if segment is not None and segment.audio_role == AudioRole.LIPSYNC
     )
 
 
@@ -65,6 +65,27 @@ def place_voice(start: float, length: float, spans: Sequence[tuple[float, float]
         if start < span_start < end:
             end = span_start
     return (start, end - start) if end - start >= 0.25 else None
+
+
+def voice_pieces(
+    start: float, offset: float, length: float, spans: Sequence[tuple[float, float]]
+) -> list[tuple[float, float, float]]:
+    """A voice clip as it plays in an edited timeline: silent wherever a lip-synced clip carries the voice.
+
+    The editor keeps the user's timing (the voice is not moved, as a compile would): the parts that would
+    play over a lip-synced clip are left out, as (start, offset, length) pieces in the voice's own time.
+    """
+    pieces = [(start, start + length)]
+    for span_start, span_end in spans:
+        cut = []
+        for a, b in pieces:
+            if span_end <= a or span_start >= b:
+                cut.append((a, b))
+                continue
+            cut += [(a, span_start)] if span_start > a else []
+            cut += [(span_end, b)] if span_end < b else []
+        pieces = cut
+    return [(a, offset + (a - start), b - a) for a, b in pieces if b - a >= 0.05]
 
 
 @dataclass(frozen=True)

@@ -1038,6 +1038,38 @@ def _timeline_format(job: CompileJob) -> renderer.HouseFormat:
     return renderer.HouseFormat.for_aspect(job.aspect_ratio, fps=fps, crf=QUALITY_CRF[quality])
 
 
+def _timeline_voices(
+    timeline: tl.Timeline,
+    segments: dict[int, VideoSegment],
+    levels: list[float],
+    assets: dict[int, AudioAsset],
+    stack: contextlib.ExitStack,
+) -> list[renderer.Voice]:
+    """The voice track as it plays: never over a lip-synced clip that is heard, whatever the edits did."""
+    voices: list[renderer.Voice] = []
+    lipsynced = audio_roles.lipsync_spans(
+        [segments[c.segment] if level > 0 else None for c, level in zip(timeline.tracks.video, levels, strict=True)],
+        timeline.starts(),
+        [c.length for c in timeline.tracks.video],
+    )
+    for voice in timeline.tracks.voiceover:
+        path = _open(stack, assets[voice.asset].audio.name, "a voiceover")
+        pieces = audio_roles.voice_pieces(voice.start, voice.offset, voice.length, lipsynced)
+        for n, (start, offset, length) in enumerate(pieces):
+            voices.append(
+                renderer.Voice(
+                    path,
+                    start,
+                    offset=offset,
+                    length=length,
+                    volume=voice.volume,
+                    fade_in=voice.fade_in if n == 0 else 0.0,
+                    fade_out=voice.fade_out if n == len(pieces) - 1 else 0.0,
+                )
+            )
+    return voices
+
+
 def _render_timeline(job: CompileJob, stack: contextlib.ExitStack, control: renderer.Control) -> FinalVideo | None:
     timeline = tl.parse(job.timeline)
     try:
@@ -1065,19 +1097,7 @@ def _render_timeline(job: CompileJob, stack: contextlib.ExitStack, control: rend
     mix = renderer.Mix(duck=timeline.duck_music, target_lufs=-14.0, true_peak=TRUE_PEAK)
     levels = [audio_roles.clip_volume(c.volume, segments[c.segment]) for c in timeline.tracks.video]
     audio_roles.apply(mix, levels, used)
-    for voice in timeline.tracks.voiceover:
-        path = _open(stack, assets[voice.asset].audio.name, "a voiceover")
-        mix.voices.append(
-            renderer.Voice(
-                path,
-                voice.start,
-                offset=voice.offset,
-                length=voice.length,
-                volume=voice.volume,
-                fade_in=voice.fade_in,
-                fade_out=voice.fade_out,
-            )
-        )
+    mix.voices = _timeline_voices(timeline, segments, levels, assets, stack)
     for music in timeline.tracks.music:
         mix.music = _open(stack, assets[music.asset].audio.name, "the music bed")
         mix.music_volume, mix.music_start, mix.music_offset = music.volume, music.start, music.offset

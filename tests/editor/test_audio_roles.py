@@ -271,3 +271,31 @@ def test_the_inspector_keeps_a_clips_own_sound_when_asked(owner_client, project,
     editor.refresh_from_db()
     kept = next(c for c in editor.current.timeline["tracks"]["video"] if c["segment"] == cut[2].pk)
     assert kept["volume"] == 1.0
+
+
+def test_an_edited_timeline_never_plays_a_voice_over_a_lipsynced_clip(project, owner, cut):
+    """The editor keeps the user's timing, but the render leaves the voice out where a lip-synced clip speaks."""
+    _opened(project, owner, cut, keep=False)
+    editor = services.editor_open(project=project, user=owner)
+    voice = editor.current.timeline["tracks"]["voiceover"][0]["id"]
+    # Scene 1's 3 s voice dragged to start at 1 s: 1-2 s over its own shot, 2-4 s over the lip-synced one.
+    services.timeline_edit(
+        editor=editor, user=owner, base=None, note="move", change=lambda t: tl.set_audio(t, clip_id=voice, start=1.0)
+    )
+    editor.refresh_from_db()
+    job = services.timeline_render(editor=editor, user=owner, purpose=RenderPurpose.PREVIEW)
+    job = services.compile_run(job_id=job.pk)
+    assert job.status == CompileStatus.SUCCEEDED, job.error
+    sound = _samples(Path(job.output.path))
+    assert _level(sound, 1.1, 1.9, VOICE_1) > -30, "heard over the silent shot"
+    lipsync = _level(sound, 2.2, 3.8, LIPSYNC_VOICE)
+    assert lipsync > -30
+    assert _level(sound, 2.2, 3.8, VOICE_1) < lipsync - 50, "not over the lip-synced clip"
+
+
+def test_voice_pieces_leave_out_only_the_lipsynced_spans():
+    from editor.audio_roles import voice_pieces
+
+    assert voice_pieces(1.0, 0.5, 3.0, [(2.0, 3.0)]) == [(1.0, 0.5, 1.0), (3.0, 2.5, 1.0)]
+    assert voice_pieces(2.0, 0.0, 1.0, [(1.0, 4.0)]) == []
+    assert voice_pieces(0.0, 0.0, 1.0, [(2.0, 3.0)]) == [(0.0, 0.0, 1.0)]
