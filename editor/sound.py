@@ -28,7 +28,7 @@ from django.core.files import File
 from django.db import transaction
 
 from editor.live_fragments import audio_fragments
-from editor.models import AudioAsset, AudioStatus, MusicPart, VoiceSample
+from editor.models import AudioAsset, AudioStatus, MusicPart, SoundSettings, VoiceSample
 from generation import ffmpeg, ingest, live, registry
 from generation.handlers import HANDLERS, Handler, _save_file, provenance
 from generation.models import ACTIVE, AIModel, Capability, Job
@@ -57,6 +57,17 @@ def check_voice(model: AIModel, voice: str) -> None:
     known = dict(registry.voices(model))
     if (known and voice not in known) or (not known and voice):
         raise ValidationError(voice_refusal(model, voice))
+
+
+@transaction.atomic
+def voice_choose(*, project: VideoProject, voice: str) -> None:
+    """Keep the project's voice for the speech model in use (other models' choices stay as they are)."""
+    model = registry.resolve(Capability.SPEECH)
+    check_voice(model, voice)
+    settings_, _ = SoundSettings.objects.select_for_update().get_or_create(project=project)
+    if settings_.voices.get(model.model_id) != voice:
+        settings_.voices = {**settings_.voices, model.model_id: voice}
+        settings_.save(update_fields=["voices", "updated_at"])
 
 
 def voice_labels() -> dict[str, str]:

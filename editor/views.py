@@ -168,6 +168,9 @@ def voiceovers(request: HttpRequest, project_id: int) -> HttpResponse:
     if scene_id:
         scenes = [get_object_or_404(ProjectScene, pk=int(scene_id) if scene_id.isdigit() else 0, project=project)]
     try:
+        # The voice picked on the page counts even if "Save" was not pressed: it is what the user hears and sees.
+        if voice := request.POST.get("voice"):
+            sound_lib.voice_choose(project=project, voice=voice)
         made = services.voiceovers_request(project=project, user=request.user, scenes=scenes)
     except (BudgetExceededError, ValidationError) as error:
         return _sound(request, project, status=422, action_error=" ".join(error.messages))

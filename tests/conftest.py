@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dramatiq
+from dramatiq.brokers.stub import StubBroker
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -139,12 +140,24 @@ def owner_client(client, owner) -> Client:
     return login(client, owner)
 
 
+def _reset(broker: dramatiq.Broker) -> None:
+    broker.flush_all()
+    # A stopped stub worker drops the messages it had prefetched without marking them done (the stub
+    # consumer's requeue does nothing), so a later broker.join() on that queue would wait forever.
+    if not isinstance(broker, StubBroker):
+        return
+    for queue in broker.queues.values():
+        with queue.all_tasks_done:
+            queue.unfinished_tasks = 0
+            queue.all_tasks_done.notify_all()
+
+
 @pytest.fixture
 def broker() -> Iterator[dramatiq.Broker]:
     broker = dramatiq.get_broker()
-    broker.flush_all()
+    _reset(broker)
     yield broker
-    broker.flush_all()
+    _reset(broker)
 
 
 @pytest.fixture
