@@ -32,7 +32,8 @@ def _estimate(capability: str, inputs: list[dict]) -> Decimal:
         model = registry.resolve(capability)
     except registry.NoModelError:
         return Decimal("0")
-    return sum((registry.estimate(model, data) for data in inputs), Decimal("0")).quantize(Decimal("0.01"))
+    # Not rounded: a few lines of speech cost well under a cent, and "$0.00" would say they are free.
+    return sum((registry.estimate(model, data) for data in inputs), Decimal("0"))
 
 
 def voice_row_context(project: VideoProject, scene_id: int) -> dict:
@@ -52,7 +53,7 @@ def music_context(project: VideoProject, **extra: object) -> dict:
         "project": project,
         "music": music,
         "mood": mood,
-        "music_estimate": outline.estimate,
+        "music_estimate": selectors.money(outline.estimate),
         "music_plan": outline.plan,
         "music_summary": sound_lib.plan_summary(music.metadata.get("plan")) if music else "",
         "music_parts": selectors.music_progress(music=music),
@@ -77,7 +78,7 @@ def sound_context(project: VideoProject, **extra: object) -> dict:
         "scenes": scenes,
         "settings_form": form,
         "choice": choice,
-        "voice_estimate": _estimate(Capability.SPEECH, spoken),
+        "voice_estimate": selectors.money(_estimate(Capability.SPEECH, spoken)),
         "spoken_count": len(spoken),
         "lipsync": selectors.lipsync_availability(),
         "working": any(s.voice and s.voice.is_working for s in scenes),

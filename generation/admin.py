@@ -150,7 +150,7 @@ class AIModelAdmin(admin.ModelAdmin):
         "label",
         "capability",
         "provider",
-        "model_id",
+        "model",
         "price_unit",
         "unit_price",
         "is_default",
@@ -161,6 +161,12 @@ class AIModelAdmin(admin.ModelAdmin):
     list_editable = ["unit_price", "is_active"]
     search_fields = ["label", "model_id"]
     date_hierarchy = "created_at"
+
+    @admin.display(description="model id", ordering="model_id")
+    def model(self, row: AIModel) -> str:
+        # A community model's id carries a 64-character version: shortened, it keeps the list readable.
+        name, version = contracts.split_model_id(row.model_id)
+        return format_html('<span title="{}">{}{}</span>', row.model_id, name, f":{version[:8]}…" if version else "")
 
     @admin.display(description="contract")
     def contract(self, row: AIModel) -> str:

@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dramatiq
-from dramatiq.brokers.stub import StubBroker
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
+from dramatiq.brokers.stub import StubBroker
 
 from projects import services
 from projects.models import Role, Team, VideoProject

@@ -74,7 +74,7 @@ def test_it_makes_a_long_bed_in_parts_and_crossfades_them_into_one_file(client, 
     page = client.get(reverse("project_sound", args=[project.pk])).content.decode()
     assert "made in 3 parts (25 s + 25 s + 24 s) joined with 2 s crossfades" in page
     # 74 s of MusicGen at $0.002 a second: every part is in the estimate, not just 70 s.
-    assert "About $0.15 for all the parts" in page
+    assert "Estimated cost of all the parts: $0.15" in page
 
     music = services.music_request(project=project, user=owner, mood="calm piano")
     parts = list(music.parts.order_by("index"))

@@ -188,3 +188,33 @@ def test_it_carries_the_old_voice_over_as_the_offline_models_choice(project):
     settings_ = selectors.sound_settings_of(project=project)
     assert settings_.voices == {"offline/espeak-ng": "warm"}
     assert settings_.voice_for(_offline()) == "warm" and settings_.voice_for(_minimax()) == "Wise_Woman"
+
+
+def test_the_voice_picked_on_the_page_is_the_one_voiceovers_use(client, owner, project, segments, settings):
+    """Picking a voice plays its sample: it looks chosen, so "Make all voiceovers" uses it, saved or not."""
+    settings.REPLICATE_API_TOKEN = "r8_test"
+    project.team.monthly_budget = 100
+    project.team.save()
+    login(client, owner)
+    response = client.post(
+        reverse("voiceovers", args=[project.pk]), {"voice": "Deep_Voice_Man"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200, response.content.decode()[:500]
+    made = AudioAsset.objects.filter(project=project, kind="voiceover")
+    assert made.exists() and {a.voice for a in made} == {"Deep_Voice_Man"}
+    assert selectors.sound_settings_of(project=project).voices["minimax/speech-02-turbo"] == "Deep_Voice_Man"
+    page = client.get(reverse("project_sound", args=[project.pk])).content.decode()
+    assert 'value="Deep_Voice_Man" selected' in page
+    refused = client.post(
+        reverse("voiceovers", args=[project.pk]), {"voice": "narrator"}, headers={"HX-Request": "true"}
+    )
+    assert refused.status_code == 422 and "not a voice of MiniMax" in refused.content.decode()
+    assert made.count() == AudioAsset.objects.filter(project=project, kind="voiceover").count(), "nothing more made"
+
+
+def test_a_few_lines_of_speech_are_priced_under_a_cent_not_free(client, owner, project, segments, settings):
+    settings.REPLICATE_API_TOKEN = "r8_test"
+    login(client, owner)
+    page = client.get(reverse("project_sound", args=[project.pk])).content.decode()
+    assert "≈ less than 1¢" in page and "Estimated cost: less than 1¢" in page
+    assert "$0.00" not in page
