@@ -23,6 +23,10 @@ class SoundSettingsForm(forms.ModelForm):
         self.model = model
         field = self.fields["voice"]
         choices = registry.voices(model) if model else []
+        if model is None:
+            field.choices, field.required = [("", "No speech model")], False
+            field.help_text = "No speech model is switched on: an operator can switch one on in the model registry."
+            return
         if not choices:
             # A model that lists no voices speaks with its own default.
             field.choices, field.required = [("", "The model's own voice")], False

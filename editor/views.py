@@ -116,6 +116,8 @@ def sound_settings(request: HttpRequest, project_id: int) -> HttpResponse:
             services.sound_settings_update(project=project, model=form.model, **form.cleaned_data)
         except ValidationError as error:
             form.add_error(None, error)
+        except registry.NoModelError as error:  # every speech model switched off by an operator
+            form.add_error(None, str(error))
     if form.errors:
         return _sound(request, project, status=422, settings_form=form)
     return _after(request, project, "Sound settings saved. New voiceovers use this voice; compiles use this mix.")
@@ -175,6 +177,8 @@ def voiceovers(request: HttpRequest, project_id: int) -> HttpResponse:
         made = services.voiceovers_request(project=project, user=request.user, scenes=scenes)
     except (BudgetExceededError, ValidationError) as error:
         return _sound(request, project, status=422, action_error=" ".join(error.messages))
+    except registry.NoModelError as error:
+        return _sound(request, project, status=422, action_error=str(error))
     count = len(made)
     return _after(
         request, project, f"Started {count} voiceover{'s' if count != 1 else ''}; each scene fills in when ready."

@@ -218,3 +218,17 @@ def test_a_few_lines_of_speech_are_priced_under_a_cent_not_free(client, owner, p
     page = client.get(reverse("project_sound", args=[project.pk])).content.decode()
     assert "≈ less than 1¢" in page and "Estimated cost: less than 1¢" in page
     assert "$0.00" not in page
+
+
+def test_with_every_speech_model_switched_off_the_page_says_so(client, owner, project, segments):
+    AIModel.objects.filter(capability=Capability.SPEECH).update(is_active=False)
+    login(client, owner)
+    assert client.get(reverse("project_sound", args=[project.pk])).status_code == 200
+    page = client.get(reverse("project_sound", args=[project.pk])).content.decode()
+    assert "No speech model is switched on" in page
+    response = client.post(
+        reverse("sound_settings", args=[project.pk]), {"music_volume": "35"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 422 and "No active model is registered for speech" in response.content.decode()
+    response = client.post(reverse("voiceovers", args=[project.pk]), {}, headers={"HX-Request": "true"})
+    assert response.status_code == 422 and "No active model is registered for speech" in response.content.decode()
