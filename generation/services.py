@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -67,10 +67,14 @@ COST = Case(
 )
 
 
-def team_month_spend(*, team: Team) -> Decimal:
-    """Actual cost where known, the estimate for jobs still running, nothing for failed ones without a bill."""
+def team_month_spend(*, team: Team, exact: bool = False) -> Decimal:
+    """Actual cost where known, the estimate for jobs still running, nothing for failed ones without a bill.
+
+    Rounded to cents for people; exact for the budget check, where rounding down lets batches overspend.
+    """
     total = Job.objects.filter(team=team, created_at__gte=month_start()).aggregate(total=Sum(COST))["total"]
-    return (total or Decimal("0")).quantize(Decimal("0.01"))
+    total = total or Decimal("0")
+    return total if exact else total.quantize(Decimal("0.01"))
 
 
 def project_spend(*, project: VideoProject) -> Decimal:
@@ -129,16 +133,18 @@ def jobs_create(*, project: VideoProject, user: AbstractBaseUser | None, specs: 
         new.append(job)
     cost = sum((job.estimated_cost for job in new), Decimal("0"))
     if cost > 0:
-        spent = team_month_spend(team=team)
+        spent = team_month_spend(team=team, exact=True)
         if spent + cost > team.monthly_budget:
-            left = max(team.monthly_budget - spent, Decimal("0"))
+            left = max(team.monthly_budget - spent, Decimal("0")).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
             raise BudgetExceededError(
                 f"This would cost about ${cost:.2f}, but {team.name} has ${left:.2f} left of its "
                 f"${team.monthly_budget:.2f} monthly budget. Nothing was spent. An owner can raise the budget."
             )
     Job.objects.bulk_create(new)
     ids = [job.pk for job in new]
-    transaction.on_commit(lambda: _enqueue_runs(ids))
+    # The rows are the truth: if the broker is down the sweeper sends what was not sent; the user sees "queued",
+    # never a 500 that would make them click (and pay) again.
+    transaction.on_commit(lambda: _enqueue_runs(ids), robust=True)
     return jobs
 
 
@@ -236,7 +242,7 @@ def _retry_or_fail(
     )
     from generation.tasks import run_job  # noqa: PLC0415
 
-    transaction.on_commit(lambda: run_job.send_with_options(args=(job_id,), delay=int(delay * 1000)))
+    transaction.on_commit(lambda: run_job.send_with_options(args=(job_id,), delay=int(delay * 1000)), robust=True)
     transaction.on_commit(lambda: live.job_changed(job_id))
 
 
@@ -295,11 +301,11 @@ def _claim(job_id: int) -> Job | None:
         return None
     now = timezone.now()
     if job.prediction_id:
-        transaction.on_commit(lambda: poll_job.send(job_id))
+        transaction.on_commit(lambda: poll_job.send(job_id), robust=True)
         return None
     if job.next_attempt_at and job.next_attempt_at > now + timedelta(seconds=1):
         delay = int((job.next_attempt_at - now).total_seconds() * 1000)
-        transaction.on_commit(lambda: run_job.send_with_options(args=(job_id,), delay=delay))
+        transaction.on_commit(lambda: run_job.send_with_options(args=(job_id,), delay=delay), robust=True)
         return None
     if job.attempt_started_at:
         retrying = job.next_attempt_at is not None  # an earlier attempt of ours ended uncertainly
@@ -316,8 +322,8 @@ def _claim(job_id: int) -> Job | None:
             except IntegrityError:
                 found = None  # another job already owns it; create our own
             else:
-                transaction.on_commit(lambda: poll_job.send(job_id))
-                transaction.on_commit(lambda: _replay_deliveries(found))
+                transaction.on_commit(lambda: poll_job.send(job_id), robust=True)
+                transaction.on_commit(lambda: _replay_deliveries(found), robust=True)
                 return None
     if job.attempts >= job.max_attempts:
         job_fail(job=job, error=job.error or f"Gave up after {job.attempts} attempts.")
@@ -346,12 +352,12 @@ def _record_submission(job: Job, prediction_id: str) -> None:
         Job.objects.filter(pk=job.pk, prediction_id="").update(prediction_id=prediction_id)
     _mirror_progress(job)
     # A webhook can arrive before this commit; it waited, unmatched, and is processed now.
-    transaction.on_commit(lambda: _replay_deliveries(prediction_id))
+    transaction.on_commit(lambda: _replay_deliveries(prediction_id), robust=True)
     from generation.providers.replicate_api import webhook_url  # noqa: PLC0415
 
     if job.provider != "replicate" or not webhook_url():
         transaction.on_commit(
-            lambda: poll_job.send_with_options(args=(job.pk,), delay=settings.JOB_POLL_SECONDS * 1000)
+            lambda: poll_job.send_with_options(args=(job.pk,), delay=settings.JOB_POLL_SECONDS * 1000), robust=True
         )
 
 
@@ -538,11 +544,19 @@ def webhook_store(*, webhook_id: str, timestamp: timezone.datetime, payload: dic
                 prediction_status=str(payload.get("status", ""))[:20],
             )
     except IntegrityError:
-        return WebhookDelivery.objects.get(webhook_id=webhook_id), False
+        delivery = WebhookDelivery.objects.get(webhook_id=webhook_id)
+        if delivery.processed_at is None:
+            # Stored before but never processed (the broker was down): the provider's retry is the cue to try again.
+            _send_delivery(delivery.pk)
+        return delivery, False
+    transaction.on_commit(lambda: _send_delivery(delivery.pk), robust=True)
+    return delivery, True
+
+
+def _send_delivery(delivery_id: int) -> None:
     from generation.tasks import process_webhook  # noqa: PLC0415
 
-    transaction.on_commit(lambda: process_webhook.send(delivery.pk))
-    return delivery, True
+    process_webhook.send(delivery_id)
 
 
 def _replay_deliveries(prediction_id: str) -> None:
@@ -581,9 +595,13 @@ class SweepReport:
     polled: int = 0
     canceled: int = 0
     failed: int = 0
+    deliveries: int = 0
 
     def __str__(self) -> str:
-        return f"requeued {self.requeued}, polled {self.polled}, canceled {self.canceled}, failed {self.failed}"
+        return (
+            f"requeued {self.requeued}, polled {self.polled}, canceled {self.canceled}, failed {self.failed}, "
+            f"webhook deliveries resent {self.deliveries}"
+        )
 
 
 def sweep() -> SweepReport:
@@ -605,7 +623,13 @@ def sweep() -> SweepReport:
                 continue
         if job_cancel(job=job, reason=f"Past its deadline ({settings.JOB_DEADLINE_MINUTES} min) with no result."):
             report.canceled += 1
-    WebhookDelivery.objects.filter(processed_at__isnull=True, received_at__lt=now - timedelta(minutes=10)).update(
+    unprocessed = WebhookDelivery.objects.filter(processed_at__isnull=True, received_at__lt=quiet)
+    known = Job.objects.filter(provider="replicate").exclude(prediction_id="").values("prediction_id")
+    for pk in unprocessed.filter(prediction_id__in=known).values_list("pk", flat=True):
+        # Stored while the broker was down, or its message lost: the row is the truth, process it now.
+        _send_delivery(pk)
+        report.deliveries += 1
+    unprocessed.exclude(prediction_id__in=known).filter(received_at__lt=now - timedelta(minutes=10)).update(
         processed_at=now, outcome="no job has this prediction id"
     )
     lease = now - timedelta(seconds=settings.JOB_SUBMIT_LEASE_SECONDS)

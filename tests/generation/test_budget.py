@@ -39,3 +39,16 @@ def test_twenty_concurrent_submits_against_a_budget_for_three_start_exactly_thre
     assert outcomes.count("started") == 3 and outcomes.count("refused") == 17
     assert Job.objects.count() == 3
     assert services.team_month_spend(team=team) == Decimal("1.50")
+
+
+def test_the_budget_is_checked_against_exact_spend_not_cents(settings, project, owner, team):
+    """21 stills at $0.003 are $0.063, shown as $0.06: three more ($0.009) would take the month to $0.072."""
+    settings.REPLICATE_API_TOKEN = "r8_x"
+    team.monthly_budget = Decimal("0.07")
+    team.save()
+    for _ in range(7):
+        services.job_create(project=project, user=owner, capability="image", input={"prompt": "x", "num_outputs": 3})
+    assert services.team_month_spend(team=team) == Decimal("0.06")
+    with pytest.raises(services.BudgetExceededError, match=r"has \$0.00 left"):
+        services.job_create(project=project, user=owner, capability="image", input={"prompt": "x", "num_outputs": 3})
+    assert services.team_month_spend(team=team, exact=True) == Decimal("0.063")

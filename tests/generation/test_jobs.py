@@ -239,7 +239,7 @@ def test_the_sweep_command_reports(project, owner):
 
     out = StringIO()
     call_command("sweep_jobs", stdout=out)
-    assert out.getvalue().strip() == "Sweeper: requeued 0, polled 0, canceled 0, failed 0."
+    assert out.getvalue().strip() == "Sweeper: requeued 0, polled 0, canceled 0, failed 0, webhook deliveries resent 0."
 
 
 def test_deleting_what_a_job_makes_cancels_the_job(settings, project, owner, pending_image):
