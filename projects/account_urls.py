@@ -4,7 +4,7 @@ from django.urls import path
 from projects import account_views
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", account_views.signup, name="signup"),
     path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from projects.models import (
+    AuthAttempt,
     ClarifyingQuestion,
     Membership,
     ProjectScene,
@@ -275,3 +276,14 @@ class ClarifyingQuestionAdmin(admin.ModelAdmin):
     autocomplete_fields = ["project"]
     date_hierarchy = "created_at"
     list_select_related = ["project"]
+
+
+@admin.register(AuthAttempt)
+class AuthAttemptAdmin(admin.ModelAdmin):
+    """Who is failing to log in or signing up, from where: what the throttle counts (kept a day)."""
+
+    list_display = ["created_at", "kind", "username", "address"]
+    list_filter = ["kind"]
+    search_fields = ["username", "address"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["kind", "username", "address", "created_at"]

@@ -434,3 +434,23 @@ class VideoClip(models.Model):
 
     def __str__(self) -> str:
         return f"Clip for v1 scene {self.scene_id} ({self.status})"
+
+
+class AuthAttemptKind(models.TextChoices):
+    LOGIN = "login", "Failed login"
+    SIGNUP = "signup", "Sign-up"
+
+
+class AuthAttempt(models.Model):
+    """A failed login or a sign-up, kept a day so guessing passwords or making accounts can be slowed down."""
+
+    kind = models.CharField(max_length=10, choices=AuthAttemptKind.choices)
+    username = models.CharField(max_length=150, blank=True, db_index=True)
+    address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.username or '-'} from {self.address or 'unknown'}"

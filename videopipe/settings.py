@@ -159,6 +159,12 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Login and sign-up throttling (projects/throttle.py): failures per account and per address in a window.
+AUTH_THROTTLE_MINUTES = env_int("AUTH_THROTTLE_MINUTES", 15, minimum=1)
+AUTH_THROTTLE_PER_ACCOUNT = env_int("AUTH_THROTTLE_PER_ACCOUNT", 5, minimum=1)
+AUTH_THROTTLE_PER_ADDRESS = env_int("AUTH_THROTTLE_PER_ADDRESS", 30, minimum=1)
+AUTH_THROTTLE_SIGNUPS_PER_ADDRESS = env_int("AUTH_THROTTLE_SIGNUPS_PER_ADDRESS", 10, minimum=1)
+
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
 
 if REDIS_URL:

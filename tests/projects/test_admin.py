@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from projects import services
-from projects.models import ClarifyingQuestion, Scene, StoryElement, VideoClip
+from projects.models import AuthAttempt, ClarifyingQuestion, Scene, StoryElement, VideoClip
 from tests.factories import build_tree
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +30,7 @@ def test_it_renders_every_changelist_and_change_page_with_data(staff_client, pro
     ClarifyingQuestion.objects.create(
         project=project, order=1, question="Who is it for?", suggested_answers=["Travellers"]
     )
+    AuthAttempt.objects.create(kind="login", username="olivia", address="203.0.113.7")
     for model in apps.get_app_config("projects").get_models():
         info = (model._meta.app_label, model._meta.model_name)
         changelist = staff_client.get(reverse("admin:{}_{}_changelist".format(*info)), {"q": "a"})
