@@ -21,12 +21,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-import av
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
 
+from editor import renderer
 from editor.live_fragments import audio_fragments
 from editor.models import AudioAsset, AudioStatus, MusicPart, SoundSettings, VoiceSample
 from generation import ffmpeg, ingest, live, registry
@@ -226,11 +226,6 @@ HOUSE_AUDIO = "aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stere
 FADE = "c1=qsin:c2=qsin"  # equal power: the parts are different music, not the same signal
 
 
-def _seconds(path: Path) -> float:
-    with av.open(str(path)) as container:
-        return float(container.duration / av.time_base) if container.duration else 0.0
-
-
 def crossfade_parts(paths: list[Path], out: Path, *, crossfade: float, length: float | None = None) -> None:
     """The parts one after another, each join a crossfade, cut to length; a 48 kHz stereo WAV."""
     graph = [f"[{n}:a]{HOUSE_AUDIO}[p{n}]" for n in range(len(paths))]
@@ -245,7 +240,7 @@ def crossfade_parts(paths: list[Path], out: Path, *, crossfade: float, length: f
 
 def loopable(path: Path, out: Path, *, crossfade: float) -> None:
     """The piece with its end crossfaded into its start, so playing it in a loop has no seam."""
-    seconds, d = _seconds(path), crossfade
+    seconds, d = renderer.duration_of(path), crossfade
     graph = (
         f"[0:a]{HOUSE_AUDIO},asplit=3[a][b][c];"
         f"[a]atrim=start={seconds - d},asetpts=PTS-STARTPTS[tail];"

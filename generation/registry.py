@@ -10,6 +10,7 @@ which provider and model made each asset.
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from generation.models import AIModel, Capability, CapabilityRoute, PriceUnit, Provider
 
@@ -101,11 +102,8 @@ def estimate(model: AIModel, params: dict) -> Decimal:
 
 def voices(model: AIModel) -> list[tuple[str, str]]:
     """The voices a speech model accepts, as (id, label)."""
-    return [(str(v[0]), str(v[1])) if isinstance(v, list | tuple) else (str(v), str(v)) for v in _voice_list(model)]
-
-
-def _voice_list(model: AIModel) -> list:
-    return list(model.capabilities.get("voices") or [])
+    listed = model.capabilities.get("voices") or []
+    return [(str(v[0]), str(v[1])) if isinstance(v, list | tuple) else (str(v), str(v)) for v in listed]
 
 
 def default_voice(model: AIModel) -> str:
@@ -131,9 +129,9 @@ def check_input(model: AIModel, capability: str, params: dict) -> None:
     """What the registry knows a model refuses, beyond its schema: a voice it does not have, a length it cannot make."""
     if capability == Capability.SPEECH and (known := dict(voices(model))):
         if params.get("voice") not in known:
-            raise NoModelError(
+            raise ValidationError(
                 f"{model.label} has no voice {params.get('voice')!r}. Choose one of: {', '.join(known.values())}."
             )
     if capability == Capability.MUSIC and (longest := max_duration(model)):
         if float(params.get("duration", 0)) > longest:
-            raise NoModelError(f"{model.label} makes at most {longest} s in one call; make a longer bed in parts.")
+            raise ValidationError(f"{model.label} makes at most {longest} s in one call; make a longer bed in parts.")

@@ -29,7 +29,17 @@ from django.utils import timezone
 
 from generation import ingest, live, registry
 from generation.handlers import handler_for
-from generation.models import ACTIVE, STATUS_RANK, TERMINAL, AIModel, Job, JobStatus, Provider, WebhookDelivery
+from generation.models import (
+    ACTIVE,
+    STATUS_RANK,
+    TERMINAL,
+    AIModel,
+    Capability,
+    Job,
+    JobStatus,
+    Provider,
+    WebhookDelivery,
+)
 from generation.providers import for_provider, requests
 from generation.providers.base import Completed, OutputFile, ProviderError, RemoteState, Submitted, TransientError
 from projects.models import Team, VideoProject
@@ -109,7 +119,7 @@ def jobs_create(*, project: VideoProject, user: AbstractBaseUser | None, specs: 
             except registry.NoModelError as error:
                 raise ValidationError(str(error)) from None
         model = spec.model or registry.resolve(spec.capability)
-        if spec.capability == "speech" and not params.get("voice"):
+        if spec.capability == Capability.SPEECH and not params.get("voice"):
             params["voice"] = registry.default_voice(model)
         _check_contract(model, spec.capability, params)
         job = Job(
@@ -150,10 +160,7 @@ def jobs_create(*, project: VideoProject, user: AbstractBaseUser | None, specs: 
 
 def _check_contract(model: AIModel, capability: str, params: dict) -> None:
     """Refuse, before anything is queued or spent, a request the model would refuse."""
-    try:
-        registry.check_input(model, capability, params)
-    except registry.NoModelError as error:
-        raise ValidationError(str(error)) from None
+    registry.check_input(model, capability, params)
     if model.provider != Provider.REPLICATE:
         return
     from generation.providers.replicate_api import request_problems  # noqa: PLC0415 - the client loads lazily
