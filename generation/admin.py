@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from generation import contracts, services
-from generation.models import AIModel, CapabilityRoute, Job, JobStatus, WebhookDelivery
+from generation.models import AIModel, CapabilityRoute, Job, JobStatus, PeriodicRun, WebhookDelivery
 from generation.provider_check import providers_check
 from generation.selectors import provider_health
 
@@ -201,3 +201,19 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "processed_at",
         "outcome",
     ]
+
+
+@admin.register(PeriodicRun)
+class PeriodicRunAdmin(admin.ModelAdmin):
+    """Whether the sweeper and the other periodic tasks are alive: a last start older than a few intervals means
+    no worker (or `sweep_jobs --loop`) is running."""
+
+    list_display = ["name", "last_started_at", "last_finished_at", "last_result", "runs", "failures"]
+    readonly_fields = list_display
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: PeriodicRun | None = None) -> bool:
+        return False
+

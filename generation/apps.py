@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class GenerationConfig(AppConfig):
@@ -6,4 +7,6 @@ class GenerationConfig(AppConfig):
     verbose_name = "Generation engine"
 
     def ready(self) -> None:
-        from generation import handlers, tasks  # noqa: F401, PLC0415
+        from generation import handlers, periodic, services, tasks  # noqa: F401, PLC0415
+
+        periodic.register("sweep_jobs", interval=lambda: settings.SWEEP_INTERVAL_SECONDS, run=services.sweep)

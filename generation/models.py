@@ -204,3 +204,21 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.webhook_id} ({self.prediction_status})"
+
+
+class PeriodicRun(models.Model):
+    """When each periodic task last ran. A run is claimed by a conditional UPDATE of this row, so of all the
+    worker processes ticking, one runs it per interval, and the claim needs nothing to exist in Redis."""
+
+    name = models.CharField(max_length=60, unique=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_result = models.CharField(max_length=300, blank=True)
+    runs = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -554,7 +554,11 @@ def webhook_store(*, webhook_id: str, timestamp: timezone.datetime, payload: dic
         delivery = WebhookDelivery.objects.get(webhook_id=webhook_id)
         if delivery.processed_at is None:
             # Stored before but never processed (the broker was down): the provider's retry is the cue to try again.
-            _send_delivery(delivery.pk)
+            try:
+                _send_delivery(delivery.pk)
+            except Exception:
+                # Still stored, so still acknowledged: the sweep processes what no message carried.
+                logger.warning("Webhook %s: could not enqueue its processing; the sweep will", webhook_id)
         return delivery, False
     transaction.on_commit(lambda: _send_delivery(delivery.pk), robust=True)
     return delivery, True

@@ -1,8 +1,6 @@
 """Dramatiq actors: ids in, a service call out. Retries are the ledger's, not Dramatiq's."""
 
 import dramatiq
-from django.conf import settings
-from django.core.cache import cache
 
 from generation import services
 
@@ -23,11 +21,6 @@ def process_webhook(delivery_id: int) -> None:
 
 
 @dramatiq.actor(queue_name="sweeper", max_retries=0)
-def sweep_jobs(reschedule: bool = True) -> None:
-    try:
-        services.sweep()
-    finally:
-        # One periodic chain per deployment (the cache key marks the next run as scheduled); it survives a failed sweep.
-        interval = settings.SWEEP_INTERVAL_SECONDS
-        if reschedule and cache.add("sweeper-scheduled", 1, timeout=interval - 1):
-            sweep_jobs.send_with_options(args=(True,), delay=interval * 1000)
+def sweep_jobs() -> None:
+    """On demand only: the periodic sweep runs from generation/periodic.py, not from a message chain."""
+    services.sweep()

@@ -6,5 +6,10 @@ class StoryboardConfig(AppConfig):
     verbose_name = "Storyboard and segment review"
 
     def ready(self) -> None:
-        # Registers the segment job handler, its live fragments and the actors.
-        from storyboard import handlers, live_fragments, tasks  # noqa: F401, PLC0415
+        # Registers the segment job handler, its live fragments, the actors and the daily storage policy.
+        from generation import periodic  # noqa: PLC0415
+        from storyboard import handlers, live_fragments, services, tasks  # noqa: F401, PLC0415
+
+        periodic.register(
+            "cleanup_segments", interval=lambda: tasks.CLEANUP_INTERVAL_SECONDS, run=services.segments_cleanup
+        )

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import av
 import dramatiq
-from django.core.cache import cache
 
 from generation.providers.files import local_copy
 from storyboard import live_fragments, scoring, selectors, services
@@ -37,10 +36,6 @@ CLEANUP_INTERVAL_SECONDS = 24 * 60 * 60
 
 
 @dramatiq.actor(queue_name="maintenance", max_retries=0)
-def cleanup_segments(reschedule: bool = False) -> None:
-    """The storage policy, daily once started by a worker's boot (videopipe.broker), or on demand."""
-    try:
-        services.segments_cleanup()
-    finally:
-        if reschedule and cache.add("segment-cleanup-scheduled", 1, timeout=CLEANUP_INTERVAL_SECONDS - 1):
-            cleanup_segments.send_with_options(args=(True,), delay=CLEANUP_INTERVAL_SECONDS * 1000)
+def cleanup_segments() -> None:
+    """The storage policy on demand; daily it runs from the periodic ticker (registered in apps.py)."""
+    services.segments_cleanup()

@@ -37,19 +37,24 @@ def start_embedded_worker() -> dramatiq.Worker | None:
     return _worker
 
 
-class SweeperKickoff(dramatiq.Middleware):
-    """Starts the periodic sweeper chain when a worker boots (once per deployment, via the cache)."""
+class PeriodicTicker(dramatiq.Middleware):
+    """Runs the periodic maintenance ticker (generation/periodic.py) in every worker process.
+
+    A thread, not a chain of delayed messages: it keeps sweeping after Redis restarts
+    empty or a worker dies holding the next message.
+    """
+
+    def __init__(self) -> None:
+        self.ticker = None
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        if not settings.SWEEPER_AUTOSTART:
+        if not settings.SWEEPER_AUTOSTART or self.ticker is not None:
             return
-        from django.core.cache import cache  # noqa: PLC0415
+        from generation.periodic import Ticker  # noqa: PLC0415 - apps are loaded by now
 
-        from generation.tasks import sweep_jobs  # noqa: PLC0415
-        from storyboard.tasks import CLEANUP_INTERVAL_SECONDS, cleanup_segments  # noqa: PLC0415
+        self.ticker = Ticker(every=settings.PERIODIC_TICK_SECONDS).start()
 
-        interval = settings.SWEEP_INTERVAL_SECONDS
-        if cache.add("sweeper-scheduled", 1, timeout=interval - 1):
-            sweep_jobs.send_with_options(args=(True,), delay=interval * 1000)
-        if cache.add("segment-cleanup-scheduled", 1, timeout=CLEANUP_INTERVAL_SECONDS - 1):
-            cleanup_segments.send_with_options(args=(True,), delay=60 * 1000)
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        if self.ticker is not None:
+            self.ticker.stop()
+            self.ticker = None

@@ -139,8 +139,22 @@ TEMPLATES = [
 # "database is locked" errors.
 DATABASE_URL = env_url("DATABASE_URL", schemes=("postgres", "postgresql", "sqlite"))
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # PostgreSQL connections come from a pool bounded per process: under Daphne every request runs on a
+    # thread of its own, and persistent per-thread connections ran PostgreSQL out of slots (issue 16).
+    # Size it so (web + worker processes) x DB_POOL_MAX_SIZE stays under max_connections.
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL", default=True):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections; Django returns them
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env_int("DB_POOL_MIN_SIZE", 1, minimum=0),
+            "max_size": env_int("DB_POOL_MAX_SIZE", 10, minimum=1),
+            # A request waits this long for a free connection before failing with an error.
+            "timeout": env_int("DB_POOL_TIMEOUT", 20, minimum=1),
+        }
+    # One test database per test run (its processes inherit the token), so parallel runs never drop each other's.
+    _run = os.environ.setdefault("VIDEOPIPE_TEST_RUN", str(os.getpid()))
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_run}"}
 else:
     DATABASES = {
         "default": {
@@ -182,7 +196,7 @@ _DRAMATIQ_MIDDLEWARE = [
     "dramatiq.middleware.Callbacks",
     "dramatiq.middleware.Retries",
     "django_dramatiq.middleware.DbConnectionsMiddleware",
-    "videopipe.broker.SweeperKickoff",
+    "videopipe.broker.PeriodicTicker",
 ]
 if REDIS_URL:
     DRAMATIQ_BROKER = {
@@ -301,10 +315,14 @@ JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 5, minimum=1)
 JOB_BACKOFF_SECONDS = env_int("JOB_BACKOFF_SECONDS", 2, minimum=0)
 JOB_BACKOFF_CAP_SECONDS = env_int("JOB_BACKOFF_CAP_SECONDS", 300, minimum=1)
 JOB_DEADLINE_MINUTES = env_int("JOB_DEADLINE_MINUTES", 30, minimum=1)
-JOB_SUBMIT_LEASE_SECONDS = env_int("JOB_SUBMIT_LEASE_SECONDS", 120, minimum=5)
+# The lease outlives the longest create call (the client's timeout plus a margin) so no second
+# worker submits while the first may still get its answer; the sweep's figures keep every job
+# terminal or re-enqueued within 2 minutes of a crash (lease + interval, or quiet + interval).
+JOB_SUBMIT_LEASE_SECONDS = env_int("JOB_SUBMIT_LEASE_SECONDS", REPLICATE_TIMEOUT_SECONDS + 15, minimum=2)
 JOB_POLL_SECONDS = env_int("JOB_POLL_SECONDS", 3, minimum=1)
-SWEEP_QUIET_SECONDS = env_int("SWEEP_QUIET_SECONDS", 120, minimum=5)
-SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60, minimum=5)
+SWEEP_QUIET_SECONDS = env_int("SWEEP_QUIET_SECONDS", 45, minimum=2)
+SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 20, minimum=1)
+PERIODIC_TICK_SECONDS = env_int("PERIODIC_TICK_SECONDS", 5, minimum=1)
 SWEEPER_AUTOSTART = env_bool("SWEEPER_AUTOSTART", default=True)
 # Storage policy for segment versions: rejected versions older than this many days,
 # beyond each shot's last SEGMENT_KEEP_VERSIONS, lose their files (never approved or current ones).

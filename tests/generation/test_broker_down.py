@@ -99,3 +99,16 @@ def test_the_sweeper_sends_stored_deliveries_whose_job_is_known(project, owner, 
     assert ("process_webhook", (delivery.pk,)) in sent
     stray.refresh_from_db()
     assert stray.processed_at is None, "a delivery for no known job waits its 10 minutes before it is given up"
+
+
+@pytest.mark.usefixtures("broker_down")
+def test_a_retried_webhook_while_the_broker_is_still_down_is_acknowledged_not_a_500(
+    client, project, owner, settings, django_capture_on_commit_callbacks
+):
+    settings.REPLICATE_WEBHOOK_SECRET = SECRET
+    body = json.dumps({"id": "pred-still-down", "status": "succeeded", "output": None})
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, body, signed(body, msg_id="msg_still")).status_code == 202
+    again = post(client, body, signed(body, msg_id="msg_still"))
+    assert again.status_code == 200 and again.json()["duplicate"] is True, "stored, so acknowledged"
+    assert WebhookDelivery.objects.get(webhook_id="msg_still").processed_at is None, "left for the sweep"

@@ -324,21 +324,3 @@ def test_changing_the_master_cancels_the_old_animation(settings, project, owner)
     animation.refresh_from_db()
     assert animation.status == JobStatus.CANCELED and "master image changed" in animation.error
     assert StoryboardSelection.objects.get(pk=selection.pk).selected_image_id == second.pk
-
-
-def test_the_periodic_sweep_reschedules_itself_even_when_a_sweep_fails(monkeypatch, settings):
-    from django.core.cache import cache
-
-    from generation import tasks
-
-    def broken():
-        raise RuntimeError("database hiccup")
-
-    sent = []
-    monkeypatch.setattr(services, "sweep", broken)
-    monkeypatch.setattr(tasks.sweep_jobs, "send_with_options", lambda **options: sent.append(options))
-    cache.delete("sweeper-scheduled")
-    with pytest.raises(RuntimeError):
-        tasks.sweep_jobs.fn(True)
-    assert sent == [{"args": (True,), "delay": settings.SWEEP_INTERVAL_SECONDS * 1000}]
-    cache.delete("sweeper-scheduled")

@@ -60,24 +60,3 @@ def test_it_round_trips_a_message_through_redis():
         worker.stop()
         redis_broker.flush_all()
         redis_broker.close()
-
-
-def test_a_booting_worker_starts_one_sweeper_chain(settings, monkeypatch):
-    from django.core.cache import cache
-
-    from generation import tasks
-    from videopipe.broker import SweeperKickoff
-
-    sent: list[dict] = []
-    monkeypatch.setattr(tasks.sweep_jobs, "send_with_options", lambda **options: sent.append(options))
-    settings.SWEEPER_AUTOSTART = True
-    settings.SWEEP_INTERVAL_SECONDS = 60
-    cache.delete("sweeper-scheduled")
-    kickoff = SweeperKickoff()
-    kickoff.after_worker_boot(None, None)
-    kickoff.after_worker_boot(None, None)  # a second worker on the same deployment
-    assert sent == [{"args": (True,), "delay": 60_000}]
-    cache.delete("sweeper-scheduled")
-    settings.SWEEPER_AUTOSTART = False
-    kickoff.after_worker_boot(None, None)
-    assert len(sent) == 1
