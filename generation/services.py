@@ -342,23 +342,27 @@ def _claim(job_id: int) -> Job | None:
     return job
 
 
-@transaction.atomic
 def _record_submission(job: Job, prediction_id: str) -> None:
     from generation.tasks import poll_job  # noqa: PLC0415
 
     now = timezone.now()
+    # The id is committed first, on its own: the provider is already running (and billing) it, and
+    # nothing after this (the target's handler, live pushes) may roll that knowledge back.
     try:
         with transaction.atomic():
             moved = _advance(job, JobStatus.SUBMITTED, prediction_id=prediction_id, submitted_at=now, error="")
+            if not moved:
+                # Canceled meanwhile, say: keep the id so a late webhook can still be matched.
+                Job.objects.filter(pk=job.pk, prediction_id="").update(prediction_id=prediction_id)
+            current = Job.objects.filter(pk=job.pk).values_list("prediction_id", flat=True).get()
     except IntegrityError:
         # The same prediction is already recorded on another job: never adopt it twice.
         logger.error("Job %s: prediction %s already belongs to another job", job.pk, prediction_id)
         return
-    if not moved:
-        # Canceled meanwhile, say: keep the id so a late webhook can still be matched.
-        Job.objects.filter(pk=job.pk, prediction_id="").update(prediction_id=prediction_id)
-    _mirror_progress(job)
-    # A webhook can arrive before this commit; it waited, unmatched, and is processed now.
+    if current != prediction_id:
+        _cancel_stray(job, prediction_id, kept=current)
+        return
+    # A webhook can arrive before the id was committed; it waited, unmatched, and is processed now.
     transaction.on_commit(lambda: _replay_deliveries(prediction_id), robust=True)
     from generation.providers.replicate_api import webhook_url  # noqa: PLC0415
 
@@ -366,6 +370,23 @@ def _record_submission(job: Job, prediction_id: str) -> None:
         transaction.on_commit(
             lambda: poll_job.send_with_options(args=(job.pk,), delay=settings.JOB_POLL_SECONDS * 1000), robust=True
         )
+    try:
+        with transaction.atomic():
+            _mirror_progress(job)
+    except Exception:
+        # Only the target's display lags; the job itself goes on, and its next transition mirrors again.
+        logger.exception("Job %s: mirroring the submission onto its target failed", job.pk)
+
+
+def _cancel_stray(job: Job, prediction_id: str, *, kept: str) -> None:
+    """A worker frozen past its lease got its create answered after another worker took the job over (and
+    created or adopted its own prediction): stop this second one before it runs up a second bill."""
+    logger.warning("Job %s already has prediction %s; canceling the stray %s", job.pk, kept, prediction_id)
+    stray = Job(pk=job.pk, provider=job.provider, prediction_id=prediction_id, capability=job.capability)
+    try:
+        for_provider(job.provider).cancel(stray)
+    except (TransientError, ProviderError):
+        logger.exception("Job %s: the stray prediction %s could not be canceled", job.pk, prediction_id)
 
 
 def job_poll(*, job_id: int, reschedule: bool = True) -> None:

@@ -12,10 +12,13 @@ prediction twice. Predictions are created with a webhook when
 PUBLIC_BASE_URL is set (start and completed events); otherwise the worker polls.
 """
 
+import json
+import logging
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import replicate
@@ -43,6 +46,12 @@ KIND = {"image": "image", "refine": "image", "video": "video", "speech": "audio"
 
 
 UPLOAD_TIMEOUT = httpx.Timeout(60.0, connect=5.0, pool=10.0)
+# Finding a lost prediction (generation/contracts/replicate/README.md, "List predictions"):
+CLOCK_SKEW = timedelta(seconds=5)  # our clock against Replicate's, on both edges of the attempt's window
+LIST_PAGE_CAP = 20  # 100 a page: 2,000 predictions in one attempt's window is past any real account
+CANDIDATE_CAP = 100  # each one costs a GET while the job's row is locked
+
+logger = logging.getLogger(__name__)
 
 
 class _Client(replicate.Client):
@@ -192,45 +201,107 @@ class ReplicateProvider:
             raise _error(exc) from exc
 
     def find_submitted(self, job: "Job") -> str | None:
-        """Adopt a prediction an interrupted attempt created, if there is exactly one that is this job's.
+        """Adopt the prediction an interrupted attempt created, if exactly one is this job's.
 
-        With webhooks the prediction carries the job id in its webhook URL. Without,
-        it must be the same model, created after the attempt began, with the same
-        inputs (the seed included, so sibling variants never match each other),
-        and not already in the ledger.
+        The list is paged (100 a page, newest first) and its items carry no
+        webhook, so: list the attempt's window only (created_after/before),
+        take the same model's predictions not already in the ledger, and ask
+        each one's full object. With a webhook it names the job (`?job=<pk>`
+        on our URL); without, the inputs we sent must match exactly (the seed
+        included, so sibling variants never match each other).
         """
         from generation.models import Job  # noqa: PLC0415
 
         if job.attempt_started_at is None:
             return None
+        start = job.attempt_started_at - CLOCK_SKEW
+        end = job.attempt_started_at + timedelta(seconds=settings.JOB_SUBMIT_LEASE_SECONDS) + CLOCK_SKEW
+        listed, complete = self._listed(start, end)
+        # Not having seen every candidate, one match could be one of several: no guessing.
+        if not complete:
+            logger.warning("Job %s: the list did not reach its window's start in %s pages", job.pk, LIST_PAGE_CAP)
+            return None
+        name, version = contracts.split_model_id(job.model_id)
+        same_model = [
+            item["id"]
+            for item in listed
+            if item.get("model") == name and (not version or item.get("version") in (version, "hidden"))
+        ]
+        known = set(
+            Job.objects.filter(provider=self.name, prediction_id__in=same_model).values_list("prediction_id", flat=True)
+        )
+        candidates = [pk for pk in same_model if pk not in known]
+        if len(candidates) > CANDIDATE_CAP:
+            logger.warning("Job %s: %s predictions in its window, too many to check", job.pk, len(candidates))
+            return None
+        ours = [pk for pk in candidates if self._is_ours(job, pk)]
+        if len(ours) != 1:
+            logger.info("Job %s: %s predictions match its lost attempt; adopting none", job.pk, len(ours))
+            return None
+        return ours[0]
+
+    def _listed(self, start: datetime, end: datetime) -> tuple[list[dict], bool]:
+        """The list's items created in [start, end), and whether the list was read that far back."""
+        url: str | None = "/v1/predictions"
+        params: dict[str, str] | None = {"created_after": _stamp(start), "created_before": _stamp(end)}
+        found: list[dict] = []
+        for _ in range(LIST_PAGE_CAP):
+            try:
+                page = self.client._request("GET", url, params=params).json()
+            except Exception as exc:
+                raise _error(exc) from exc
+            for item in page.get("results") or []:
+                created = parse_datetime(item.get("created_at") or "")
+                if created is None or not item.get("id"):
+                    continue
+                if created < start:  # newest first: everything after this is older still
+                    return found, True
+                if created < end:  # the filters are the API's; checked here too
+                    found.append(item)
+            url, params = page.get("next"), None
+            if not url:
+                return found, True
+            if not url.startswith(f"{settings.REPLICATE_BASE_URL.rstrip('/')}/"):
+                logger.warning("Replicate's next page is on another host (%s); not sending the token there", url)
+                return found, False
+        return found, False
+
+    def _is_ours(self, job: "Job", prediction_id: str) -> bool:
         try:
-            listing = self.client._request("GET", "/v1/predictions").json()
+            full = self.client._request("GET", f"/v1/predictions/{prediction_id}").json()
+        except ReplicateError as exc:
+            if exc.status == 404:  # gone since it was listed
+                return False
+            raise _error(exc) from exc
         except Exception as exc:
             raise _error(exc) from exc
-        since = job.attempt_started_at - timedelta(seconds=5)
-        mapping = dict(job.ai_model.input_mapping) if job.ai_model else {}
-        mapping.pop("fixed", None)
-        files = FILE_INPUTS.get(job.capability, ())
-        expected = {
-            mapping.get(k, k): v for k, v in job.input.items() if isinstance(v, (str, int, float)) and k not in files
-        }
-        candidates = []
-        for item in listing.get("results", []):
-            webhook = item.get("webhook") or ""
-            if f"job={job.pk}" in webhook.split("?")[-1].split("&"):
-                candidates = [item["id"]]
-                break
-            created = parse_datetime(item.get("created_at") or "")
-            if item.get("model") != job.model_id.split(":")[0] or created is None or created < since:
-                continue
-            remote = item.get("input") or {}
-            if all(remote.get(name) == value for name, value in expected.items() if name in remote):
-                candidates.append(item["id"])
-        known = set(
-            Job.objects.filter(provider=self.name, prediction_id__in=candidates).values_list("prediction_id", flat=True)
-        )
-        unclaimed = [c for c in candidates if c not in known]
-        return unclaimed[0] if len(unclaimed) == 1 else None
+        if hook := full.get("webhook"):
+            return _names_job(hook, job)
+        return _same_input(job, full.get("input"))
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _names_job(hook: str, job: "Job") -> bool:
+    """Our webhook URL, for this job: another deployment's, or another job's, is not ours."""
+    ours = webhook_url()
+    theirs = urlsplit(hook)
+    if ours is None or theirs._replace(query="", fragment="").geturl() != ours:
+        return False
+    return parse_qs(theirs.query).get("job") == [str(job.pk)]
+
+
+def _same_input(job: "Job", remote: object) -> bool:
+    """The input we sent: the same names, and the same values except uploaded files' URLs."""
+    upload = object()
+    sent = provider_input(model=job.ai_model, capability=job.capability, params=job.input, file_value=lambda _: upload)
+    files = {name for name, value in sent.items() if value is upload}
+    plain = json.loads(json.dumps({name: value for name, value in sent.items() if name not in files}))
+    if not isinstance(remote, dict) or set(remote) != set(plain) | files:
+        return False
+    return all(remote[name] == value for name, value in plain.items())
 
 
 def state_from_payload(capability: str, payload: dict) -> RemoteState:

@@ -25,6 +25,13 @@ generation/contracts/replicate/*.json:
   for models that make their own, MP3/WAV/FLAC audio), served on loopback.
 - GET /v1/models/{owner}/{name} (and .../versions/{id}) publish the contract's
   schema as latest_version.openapi_schema; `switches.published` overrides it.
+- GET /v1/predictions lists newest first, `switches.list_page_size` (100, as
+  Replicate) a page, with `next`/`previous` cursor URLs and the `created_after`
+  / `created_before` / `source` filters; list items are the documented list
+  fields (no logs, no webhook). GET /v1/predictions/{id} is the full object,
+  with `webhook` and `webhook_events_filter` when the create set a webhook
+  (`switches.webhook_in_payload` drops them, as the documented example does).
+  Every list request is kept in `listings`. See replicate_records.prediction_page.
 
 Each prediction runs on a timer (starting, processing after `delay`, then
 succeeded or failed) and, when the create asked for a webhook, delivers start
@@ -38,6 +45,10 @@ Sources for the API's behaviour:
 - https://replicate.com/changelog/2024-05-01-improved-validation-for-api-prediction-payloads (invalid_fields)
 - https://replicate.com/changelog/2025-08-05-run-all-models-with-the-same-api-endpoint (version formats)
 - https://replicate.com/docs/topics/webhooks (https webhooks, events start/output/logs/completed)
+- https://replicate.com/docs/reference/http#predictions.list (100 a page, newest first, created_after/created_before),
+  the OpenAPI-generated client replicate/replicate-python-beta (predictions.list, CursorURLPage follows `next`
+  as given), replicate-python 1.0.7 pagination.Page (next/previous/results); see
+  generation/contracts/replicate/README.md for the rest of the list contract and what is inferred.
 - 422 and 404 bodies as quoted from api.replicate.com answers in public repositories
   ("- input.output_format: output_format must be one of the following: ...",
   "The specified version does not exist (or perhaps you don't have permission to use it?)",
@@ -51,7 +62,6 @@ import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -62,7 +72,16 @@ from generation import contracts
 from generation.contracts import Contract
 from tests.fakes import replicate_media as media
 from tests.fakes import replicate_rules as rules
-from tests.fakes.replicate_records import Prediction, StoredFile, multipart, now, version_id
+from tests.fakes.replicate_records import (
+    ListError,
+    Prediction,
+    StoredFile,
+    Switches,
+    multipart,
+    now,
+    prediction_page,
+    version_id,
+)
 
 SECRET = "whsec_" + "dGVzdC1zZWNyZXQtZm9yLXZpZGVvcGlwZS13ZWJob29rcw=="
 # What each model makes; the Output schema says one URI or a list of them.
@@ -78,22 +97,6 @@ KINDS = {
 CHARACTERS_PER_SECOND = 15  # a speaking pace, so longer text makes longer speech
 
 
-@dataclass
-class Switches:
-    delay: float = 0.2  # seconds before processing, and again before completion
-    create_failures: list[int] = field(default_factory=list)  # statuses to answer the next creates with
-    outcome: str = "succeeded"
-    completed_copies: int = 1  # how many times to deliver the completed webhook, concurrently
-    reorder: bool = False  # deliver "start" after "completed"
-    output_kind: str = "image"  # kept for old callers; outputs now follow each model's kind
-    hold: bool = False  # never finish on its own (for cancel and sweeper tests)
-    # Create the prediction, then answer the create with an error, or too late: the client cannot know it exists.
-    create_then_error: list[int] = field(default_factory=list)
-    create_answer_delay: float = 0.0
-    # model name -> the openapi_schema GET /v1/models/{owner}/{name} publishes instead of the stored contract's.
-    published: dict[str, dict] = field(default_factory=dict)
-
-
 class FakeReplicate:
     def __init__(self) -> None:
         self.switches = Switches()
@@ -104,6 +107,8 @@ class FakeReplicate:
         self.creates: list[float] = []  # time of every create request, accepted or not
         self.refused: list[dict] = []  # the 4xx answers to creates, newest last
         self.deliveries: list[tuple[str, str]] = []  # (event status, http status)
+        self.listings: list[str] = []  # the query of every GET /v1/predictions, in order
+        self.downloads_started = 0  # GETs of outputs, answered or not
         self.webhook = Webhook(SECRET)
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
@@ -151,6 +156,8 @@ class FakeReplicate:
     def _get(self, handler: BaseHTTPRequestHandler) -> None:
         path = handler.path.split("?")[0]
         if path.startswith("/files/"):  # the outputs' delivery host: no token, as replicate.delivery
+            self.downloads_started += 1
+            time.sleep(self.switches.download_delay)
             data, content_type = self.delivered.get(path.removeprefix("/files/"), (b"", ""))
             self._send(handler, 200 if data else 404, data or {"detail": "gone"}, content_type or "application/json")
             return
@@ -163,13 +170,19 @@ class FakeReplicate:
         if not self._authorized(handler):
             return
         if path == "/v1/predictions":
-            results = [p.payload(self.url) for p in reversed(self.predictions.values())]
-            self._send(handler, 200, {"results": results, "next": None, "previous": None})
+            query = handler.path.partition("?")[2]
+            with self._lock:
+                self.listings.append(query)
+                predictions = list(self.predictions.values())
+            try:
+                page = prediction_page(predictions, base=self.url, query=query, size=self.switches.list_page_size)
+            except ListError as refused:
+                self._send(handler, refused.status, refused.body)
+                return
+            self._send(handler, 200, page)
         elif match := re.fullmatch(r"/v1/predictions/([\w-]+)", path):
             prediction = self.predictions.get(match.group(1))
-            self._send(
-                handler, 200 if prediction else 404, prediction.payload(self.url) if prediction else rules.not_found()
-            )
+            self._send(handler, 200 if prediction else 404, self._full(prediction) if prediction else rules.not_found())
         elif path == "/v1/files":
             self._send(handler, 200, {"results": [f.payload(self.url) for f in self.uploads.values()], "next": None})
         elif match := re.fullmatch(r"/v1/files/([\w-]+)", path):
@@ -204,9 +217,7 @@ class FakeReplicate:
             if prediction and prediction.status not in ("succeeded", "failed", "canceled"):
                 prediction.status = "canceled"
                 prediction.completed_at = now()
-            self._send(
-                handler, 200 if prediction else 404, prediction.payload(self.url) if prediction else rules.not_found()
-            )
+            self._send(handler, 200 if prediction else 404, self._full(prediction) if prediction else rules.not_found())
         elif path == "/v1/files":
             self._upload(handler, body)
         else:
@@ -235,6 +246,9 @@ class FakeReplicate:
         )
         self.uploads[stored.id] = stored
         self._send(handler, 201, stored.payload(self.url))
+
+    def _full(self, prediction: Prediction) -> dict:
+        return prediction.payload(self.url, with_webhook=self.switches.webhook_in_payload)
 
     def model_payload(self, contract: Contract) -> dict:
         owner, name = contract.model.split("/")
@@ -308,8 +322,10 @@ class FakeReplicate:
         if fields := rules.input_problems(contract, body["input"]):
             self._refuse(handler, 422, rules.validation_failed(fields))
             return
+        seq = next(self._counter)
         prediction = Prediction(
-            id=f"pred{next(self._counter)}{uuid.uuid4().hex[:6]}",
+            id=f"pred{seq}{uuid.uuid4().hex[:6]}",
+            seq=seq,
             model=contract.model,
             version=version_id(contract),
             via="version" if by_version else "model",
@@ -322,13 +338,14 @@ class FakeReplicate:
         with self._lock:
             late_error = self.switches.create_then_error.pop(0) if self.switches.create_then_error else None
             delay, self.switches.create_answer_delay = self.switches.create_answer_delay, 0.0
+            delay += self.switches.create_answer_hold
         if delay:
             time.sleep(delay)
         if late_error:
             self._send(handler, late_error, rules.problem(late_error, "Server error", "fake lost answer"))
             return
         try:
-            self._send(handler, 201, prediction.payload(self.url))
+            self._send(handler, 201, self._full(prediction))
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up waiting; the prediction exists all the same
 
@@ -403,7 +420,7 @@ class FakeReplicate:
         prediction.status = "processing"
         prediction.started_at = now()
         prediction.logs = "generating 40%"
-        start_payload = prediction.payload(self.url)
+        start_payload = self._full(prediction)
         if not self.switches.reorder:
             self.deliver(prediction, start_payload, "start")
         try:
@@ -430,7 +447,7 @@ class FakeReplicate:
         prediction.status = "failed" if error else "succeeded"
         prediction.error = error
         prediction.completed_at = now()
-        completed = prediction.payload(self.url)
+        completed = self._full(prediction)
         threads = [
             threading.Thread(target=self.deliver, args=(prediction, completed, "completed"))
             for _ in range(self.switches.completed_copies)
