@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from generation import registry
 from generation.models import AIModel, Capability
+from generation.orphans import stored_under
 from projects.models import ProjectScene, VideoProject, _media_name
 
 VOICES = [
@@ -61,6 +62,7 @@ class AudioState:
         return self.status in (AudioStatus.PENDING, AudioStatus.GENERATING)
 
 
+@stored_under("projects/")
 def audio_path(instance: "AudioAsset", filename: str) -> str:
     return _media_name(f"projects/{instance.project_id}/audio", filename)
 
@@ -106,6 +108,7 @@ class SoundSettings(models.Model):
             return ""
 
 
+@stored_under("voice-samples/")
 def sample_path(instance: "VoiceSample", filename: str) -> str:
     return _media_name("voice-samples", filename)
 
@@ -188,6 +191,7 @@ class AudioAsset(AudioState, models.Model):
         return reverse("audio_file", args=[self.project_id, self.pk])
 
 
+@stored_under("projects/")
 def part_path(instance: "MusicPart", filename: str) -> str:
     return _media_name(f"projects/{instance.bed.project_id}/audio/parts", filename)
 
@@ -236,6 +240,7 @@ class RenderPurpose(models.TextChoices):
     EXPORT = "export", "Timeline export"
 
 
+@stored_under("projects/")
 def preview_path(instance: "CompileJob", filename: str) -> str:
     return _media_name(f"projects/{instance.project_id}/previews", filename)
 
@@ -300,6 +305,7 @@ class CompileJob(models.Model):
         return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60} s"
 
 
+@stored_under("projects/")
 def final_path(instance: "FinalVideo", filename: str) -> str:
     return _media_name(f"projects/{instance.project_id}/final", filename)
 

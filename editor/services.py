@@ -293,14 +293,14 @@ def segment_lipsync(*, segment: VideoSegment, user: AbstractBaseUser) -> VideoSe
 def _normalize_when_approved(sender: type, *, segment: VideoSegment, **kwargs: object) -> None:
     from editor.tasks import normalize_segment  # noqa: PLC0415 - tasks imports this module
 
-    transaction.on_commit(lambda: normalize_segment.send(segment.pk))
+    transaction.on_commit(lambda: normalize_segment.send(segment.pk), robust=True)
 
 
 @receiver(quick_clips_ready)
 def _compile_when_quick_clips_ready(sender: type, *, project: VideoProject, **kwargs: object) -> None:
     from editor.tasks import quick_compile  # noqa: PLC0415 - tasks imports this module
 
-    transaction.on_commit(lambda: quick_compile.send(project.pk))
+    transaction.on_commit(lambda: quick_compile.send(project.pk), robust=True)
 
 
 QUICK_DISSOLVE = {"kind": "dissolve", "length": 0.5}
@@ -476,7 +476,7 @@ def compile_request(
     )
     from editor.tasks import compile_video  # noqa: PLC0415 - tasks imports this module
 
-    transaction.on_commit(lambda: compile_video.send(job.pk))
+    transaction.on_commit(lambda: compile_video.send(job.pk), robust=True)
     return job
 
 
@@ -497,6 +497,19 @@ def compile_cancel(*, job: CompileJob) -> CompileJob:
 
 class CompileInputError(Exception):
     """Something the compile needs is missing or unreadable; the message says what and what to do."""
+
+
+def compiles_requeue_pending() -> int:
+    """Send again the compiles still pending after the quiet period: their message was lost (a Redis restart, or
+    Redis down when they were queued). Claiming is conditional, so a duplicate message renders nothing twice."""
+    from editor.tasks import compile_video  # noqa: PLC0415 - tasks imports this module
+
+    quiet = timezone.now() - timedelta(seconds=settings.SWEEP_QUIET_SECONDS)
+    pending = CompileJob.objects.filter(status=CompileStatus.PENDING, cancel_requested=False, created_at__lt=quiet)
+    ids = list(pending.values_list("pk", flat=True))
+    for pk in ids:
+        compile_video.send(pk)
+    return len(ids)
 
 
 def _claim(job_id: int) -> CompileJob | None:
@@ -1026,7 +1039,7 @@ def timeline_render(
     )
     from editor.tasks import compile_video  # noqa: PLC0415 - tasks imports this module
 
-    transaction.on_commit(lambda: compile_video.send(job.pk))
+    transaction.on_commit(lambda: compile_video.send(job.pk), robust=True)
     return job
 
 

@@ -216,4 +216,3 @@ class PeriodicRunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: PeriodicRun | None = None) -> bool:
         return False
-

@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from django.db import models, transaction
 from PIL import Image
 
+from generation import orphans
 from projects.imaging import thumbnail_bytes
 from projects.models import GenerationStatus, Scene, ShotImage, StoryboardSelection, VideoClip
 from projects.services import quick_clip_settled
@@ -63,6 +64,8 @@ def provenance(job: "Job", media: "Media | None" = None) -> dict:
 def _save_file(field_file: models.fields.files.FieldFile, media: "Media", stem: str) -> None:
     with media.path.open("rb") as handle:
         field_file.save(f"{stem}.{media.extension}", File(handle), save=False)
+    # Noted before any row names it: if the job's transaction fails before the save, the file is still found.
+    orphans.note_written(field_file.name)
 
 
 def _image_progress(image: ShotImage, job: "Job") -> None:
@@ -121,7 +124,7 @@ def _v1_scene_success(scene: Scene, job: "Job", files: list["Media"]) -> None:
     scene.save(update_fields=["image", "updated_at"])
     if replaced and not ShotImage.objects.filter(image=replaced).exists():
         # A redrawn image replaces the old one, unless a Director shot shares the file (after a conversion).
-        transaction.on_commit(lambda: delete_stored_files.send([replaced]))
+        transaction.on_commit(lambda: delete_stored_files.send([replaced]), robust=True)
 
 
 HANDLERS["projects.scene"] = Handler(lambda scene, job: None, _v1_scene_success, lambda scene, job: None)

@@ -27,7 +27,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
 from django.utils import timezone
 
-from generation import ingest, live, registry
+from generation import ingest, live, orphans, registry
 from generation.handlers import handler_for
 from generation.models import (
     ACTIVE,
@@ -466,7 +466,9 @@ def job_complete(*, job_id: int, result: Completed) -> bool:
     except ingest.IngestError as exc:
         return job_fail(job=Job.objects.get(pk=job_id), error=f"The output was refused: {exc}")
     try:
-        return _finish(job_id, result, media)
+        # An exception rolls _finish back, rows and all, but not the files its handler wrote: delete those.
+        with orphans.discard_on_error():
+            return _finish(job_id, result, media)
     finally:
         for item in media:
             item.path.unlink(missing_ok=True)

@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from generation.orphans import stored_under
+
 
 class Role(models.TextChoices):
     OWNER = "owner", "Owner"
@@ -279,22 +281,27 @@ def _media_name(prefix: str, filename: str) -> str:
     return f"{prefix}/{secrets.token_hex(2)}/{secrets.token_urlsafe(18)}.{suffix[:5]}"
 
 
+@stored_under("projects/")
 def shot_image_path(instance: "ShotImage", filename: str) -> str:
     return _media_name(f"projects/{instance.project_id}/images", filename)
 
 
+@stored_under("projects/")
 def shot_thumb_path(instance: "ShotImage", filename: str) -> str:
     return _media_name(f"projects/{instance.project_id}/thumbs", filename)
 
 
+@stored_under("projects/")
 def selection_video_path(instance: "StoryboardSelection", filename: str) -> str:
     return _media_name(f"projects/{instance.project_id}/animations", filename)
 
 
+@stored_under("projects/")
 def legacy_scene_image_path(instance: "Scene", filename: str) -> str:
     return _media_name(f"projects/{instance.project_id}/v1-images", filename)
 
 
+@stored_under("projects/")
 def legacy_clip_path(instance: "VideoClip", filename: str) -> str:
     return _media_name(f"projects/{instance.project_id}/v1-clips", filename)
 

@@ -63,7 +63,7 @@ def _delete_with_files(obj: models.Model) -> None:
     jobs_cancel_for(cascade, reason="What it was making was deleted.")
     obj.delete()
     if names:
-        transaction.on_commit(lambda: delete_stored_files.send(names))
+        transaction.on_commit(lambda: delete_stored_files.send(names), robust=True)
 
 
 def _lock(model: type[models.Model], pk: int) -> models.Model:
@@ -523,7 +523,7 @@ def shot_select_master(*, shot: SceneShot, image: ShotImage) -> StoryboardSelect
             for name in names or ()
         }
         if old_video and old_video not in owned:
-            transaction.on_commit(lambda: delete_stored_files.send([old_video]))
+            transaction.on_commit(lambda: delete_stored_files.send([old_video]), robust=True)
     project = shot.project
     every_shot_has_a_master = not SceneShot.objects.filter(project=project, selected_image__isnull=True).exists()
     before_storyboard = (ProjectStatus.PROMPT_PLANNING, ProjectStatus.SCENES_SETUP, ProjectStatus.SHOT_ITERATION)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class StoryboardConfig(AppConfig):
@@ -12,4 +13,9 @@ class StoryboardConfig(AppConfig):
 
         periodic.register(
             "cleanup_segments", interval=lambda: tasks.CLEANUP_INTERVAL_SECONDS, run=services.segments_cleanup
+        )
+        periodic.register(
+            "redispatch_segments",
+            interval=lambda: settings.SWEEP_INTERVAL_SECONDS,
+            run=services.segments_redispatch_waiting,
         )

@@ -49,7 +49,7 @@ def _success(segment: VideoSegment, job: "Job", files: list["Media"]) -> None:
     services.segment_finished(segment=segment)
     from storyboard.tasks import score_segment  # noqa: PLC0415 - tasks imports services
 
-    transaction.on_commit(lambda: score_segment.send(segment.pk))
+    transaction.on_commit(lambda: score_segment.send(segment.pk), robust=True)
 
 
 def _failure(segment: VideoSegment, job: "Job") -> None:

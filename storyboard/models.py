@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.functional import cached_property
 
+from generation.orphans import stored_under
 from projects.models import ProjectScene, SceneShot, ShotImage, VideoProject, _media_name
 
 DURATIONS = (5, 10)
@@ -38,14 +39,17 @@ class ApprovalStatus(models.TextChoices):
     NEEDS_REVISION = "needs_revision", "Needs revision"
 
 
+@stored_under("projects/")
 def segment_video_path(instance: "VideoSegment", filename: str) -> str:
     return _media_name(f"projects/{instance.project_id}/segments", filename)
 
 
+@stored_under("projects/")
 def segment_house_path(instance: "VideoSegment", filename: str) -> str:
     return _media_name(f"projects/{instance.project_id}/segments-house", filename)
 
 
+@stored_under("projects/")
 def segment_thumb_path(instance: "VideoSegment", filename: str) -> str:
     return _media_name(f"projects/{instance.project_id}/segment-thumbs", filename)
 

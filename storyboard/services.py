@@ -65,7 +65,7 @@ def review_settings_update(*, project: VideoProject, mode: str, batch_size: int,
     obj, _ = ReviewSettings.objects.update_or_create(
         project=project, defaults={"mode": mode, "batch_size": batch_size, "auto_approve": auto_approve}
     )
-    transaction.on_commit(lambda: _send_dispatch(project.pk))
+    transaction.on_commit(lambda: _send_dispatch(project.pk), robust=True)
     return obj
 
 
@@ -292,6 +292,18 @@ def segments_dispatch(*, project_id: int) -> list[VideoSegment]:
     return _dispatch(project, strict=False)
 
 
+def segments_redispatch_waiting() -> int:
+    """Dispatch again the projects whose waiting segments no message carries (Redis lost it, say). Periodic."""
+    quiet = timezone.now() - timedelta(seconds=settings.SWEEP_QUIET_SECONDS)
+    waiting = VideoSegment.objects.filter(
+        is_current=True, status=SegmentStatus.PENDING, job__isnull=True, updated_at__lt=quiet
+    )
+    projects = list(waiting.values_list("project_id", flat=True).distinct())
+    for project_id in projects:
+        segments_dispatch(project_id=project_id)
+    return len(projects)
+
+
 def _send_dispatch(project_id: int) -> None:
     from storyboard.tasks import dispatch_segments  # noqa: PLC0415 - tasks imports this module
 
@@ -408,7 +420,7 @@ def segment_approve(
     _update_project_status(segment.project)
     project_touch(project=segment.project)
     segment_approved.send(sender=VideoSegment, segment=segment)
-    transaction.on_commit(lambda: _send_dispatch(segment.project_id))
+    transaction.on_commit(lambda: _send_dispatch(segment.project_id), robust=True)
     return segment
 
 
@@ -544,7 +556,7 @@ def segment_restore(*, segment: VideoSegment, user: AbstractBaseUser) -> VideoSe
     mirror_selection(shot_id=segment.shot_id)
     _update_project_status(segment.project)
     project_touch(project=segment.project)
-    transaction.on_commit(lambda: _send_dispatch(segment.project_id))
+    transaction.on_commit(lambda: _send_dispatch(segment.project_id), robust=True)
     return segment
 
 
@@ -582,7 +594,7 @@ def segment_finished(*, segment: VideoSegment) -> None:
 
     Not here: this runs inside the engine's job transaction, which holds the job row.
     """
-    transaction.on_commit(lambda: _send_dispatch(segment.project_id))
+    transaction.on_commit(lambda: _send_dispatch(segment.project_id), robust=True)
 
 
 @transaction.atomic
@@ -678,5 +690,5 @@ def segments_cleanup(
         VideoSegment.objects.filter(pk__in=[s.pk for s in chosen]).update(
             video="", thumbnail="", files_removed_at=timezone.now(), updated_at=timezone.now()
         )
-        transaction.on_commit(lambda: delete_stored_files.send(names))
+        transaction.on_commit(lambda: delete_stored_files.send(names), robust=True)
     return CleanupReport(removed=sorted(s.pk for s in chosen), files=len(names), dry_run=dry_run)

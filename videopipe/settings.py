@@ -328,6 +328,9 @@ SWEEPER_AUTOSTART = env_bool("SWEEPER_AUTOSTART", default=True)
 # beyond each shot's last SEGMENT_KEEP_VERSIONS, lose their files (never approved or current ones).
 SEGMENT_CLEANUP_DAYS = env_int("SEGMENT_CLEANUP_DAYS", 7, minimum=0)
 SEGMENT_KEEP_VERSIONS = env_int("SEGMENT_KEEP_VERSIONS", 3, minimum=0)
+# Stored files no row names (a crash between writing a file and committing its row) are deleted once
+# older than this; the margin keeps a write whose commit is about to happen (generation/orphans.py).
+ORPHAN_FILE_GRACE_MINUTES = env_int("ORPHAN_FILE_GRACE_MINUTES", 60, minimum=1)
 LIVE_PROGRESS_THROTTLE_SECONDS = float(env_int("LIVE_PROGRESS_THROTTLE_MS", 500, minimum=0)) / 1000
 
 # Media ingest: provider outputs are fetched from these hosts only (and their subdomains).

@@ -1,0 +1,53 @@
+"""Chaos tests: real Daphne, real `rundramatiq` workers, a Redis of their own, PostgreSQL, the fake Replicate.
+
+They run in the services CI run only (PostgreSQL and Redis); each prints its figures (`pytest -s` shows them).
+"""
+
+import logging
+import secrets
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from django.test import Client
+
+from tests.chaos.cluster import Cluster
+from tests.fakes.replicate import FakeReplicate
+
+# Thousands of requests: one log line each would bury the figures.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/chaos/" in str(item.fspath):
+            item.add_marker(pytest.mark.services)
+            item.add_marker(pytest.mark.django_db(transaction=True))
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeReplicate]:
+    fake = FakeReplicate()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def cluster(tmp_path, fake) -> Iterator[Cluster]:
+    """Start it with `cluster.start()` once the test has set its switches; everything stops at the end."""
+    made = Cluster(tmp=tmp_path, fake_url=fake.url)
+    yield made
+    made.stop()
+
+
+def browser_for(cluster: Cluster, user: object) -> httpx.Client:
+    """An HTTP client logged in as user, with a CSRF token as a browser would have one."""
+    client = Client()
+    client.force_login(user)
+    token = secrets.token_hex(16)  # 32 characters: Django accepts the unmasked secret in the header
+    return httpx.Client(
+        base_url=cluster.web_url,
+        cookies={"sessionid": client.cookies["sessionid"].value, "csrftoken": token},
+        headers={"X-CSRFToken": token, "HX-Request": "true"},
+        timeout=30,
+    )
