@@ -60,7 +60,7 @@ def _test_settings(settings, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
     # The production hasher is slow on purpose; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # A periodic sweeper chain would keep every worker.join() waiting for its next run.
+    # The periodic ticker would sweep behind the tests' backs; the tests that want it start it.
     settings.SWEEPER_AUTOSTART = False
     # Tests run their own workers; importing the ASGI app must not start another one.
     settings.EMBEDDED_WORKER = False

@@ -108,3 +108,15 @@ def test_sweep_jobs_loop_runs_the_registered_tasks(counter, monkeypatch, setting
     monkeypatch.setattr(periodic.Ticker, "run_forever", once)
     call_command("sweep_jobs", "--loop")
     assert loops == [["count"]]
+
+
+def test_the_default_timings_bring_every_job_back_within_two_minutes():
+    """What the chaos tests check at a twelfth of the scale: lease or quiet period, then a sweep, then a tick."""
+    from django.conf import settings
+
+    sweep_lag = settings.SWEEP_INTERVAL_SECONDS + settings.PERIODIC_TICK_SECONDS
+    killed_while_submitting = settings.JOB_SUBMIT_LEASE_SECONDS + sweep_lag
+    killed_after_submitting = settings.SWEEP_QUIET_SECONDS + sweep_lag
+    assert max(killed_while_submitting, killed_after_submitting) <= 120
+    # The lease must outlive the create call, or a second worker could submit while the first still waits.
+    assert settings.JOB_SUBMIT_LEASE_SECONDS > settings.REPLICATE_TIMEOUT_SECONDS
