@@ -23,7 +23,9 @@ import httpx
 from django.conf import settings
 from PIL import Image
 
-MAX_IMAGE_PIXELS = 40_000_000
+from projects.imaging import PROVIDER_OUTPUT_MAX_PIXELS, decode_slot
+
+MAX_IMAGE_PIXELS = PROVIDER_OUTPUT_MAX_PIXELS
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 # Demuxer names PyAV reports; anything else (an image pipe, say) is not a clip.
 VIDEO_CONTAINERS = {"mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm"}
@@ -152,7 +154,9 @@ def _check_image(path: Path) -> Media:
             if width * height > MAX_IMAGE_PIXELS:
                 raise IngestError(f"The image is {width}x{height}; more than {MAX_IMAGE_PIXELS} pixels is refused.")
             probe.verify()
-        with Image.open(path) as full:
+        # The full decode shares the process's decode slots with uploads (the embedded worker runs in the web
+        # process); it waits for them, as a job may.
+        with Image.open(path) as full, decode_slot(full):
             full.load()
     except IngestError:
         raise

@@ -5,7 +5,6 @@ parent. Every write that changes them first locks the parent row, so two
 concurrent reorders or inserts serialize instead of colliding.
 """
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -856,12 +855,11 @@ def shot_image_retry(*, image: ShotImage, user: AbstractBaseUser) -> ShotImage:
 @transaction.atomic
 def shot_image_upload(*, shot: SceneShot, upload: object, user: AbstractBaseUser) -> ShotImage:
     """The user's own picture, checked and re-encoded, kept as a variant of a new iteration."""
-    from django.core.files.base import ContentFile  # noqa: PLC0415
-    from PIL import Image  # noqa: PLC0415
+    from django.core.files.base import ContentFile, File  # noqa: PLC0415
 
-    from projects.imaging import checked_upload, thumbnail_bytes  # noqa: PLC0415
+    from projects.imaging import checked_upload  # noqa: PLC0415
 
-    data, _size = checked_upload(upload)
+    picture = checked_upload(upload)
     shot = _lock(SceneShot, shot.pk)
     latest = ShotImage.objects.filter(shot=shot).aggregate(n=Max("iteration_number"))["n"]
     image = ShotImage(
@@ -877,9 +875,9 @@ def shot_image_upload(*, shot: SceneShot, upload: object, user: AbstractBaseUser
             "provenance": {"provider": "upload", "uploaded_by": user.get_username(), "file": str(upload.name)[:120]},
         },
     )
-    image.image.save("upload.png", ContentFile(data), save=False)
-    with Image.open(io.BytesIO(data)) as picture:
-        image.thumbnail.save("thumb.webp", ContentFile(thumbnail_bytes(picture)), save=False)
+    with picture.png:  # a temporary file: the re-encoded picture never sits whole in memory
+        image.image.save("upload.png", File(picture.png, name="upload.png"), save=False)
+    image.thumbnail.save("thumb.webp", ContentFile(picture.thumbnail), save=False)
     image.save()
     project_touch(project=shot.project)
     return image

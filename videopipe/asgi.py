@@ -10,14 +10,24 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from projects.imaging import return_large_allocations_to_os  # noqa: E402
+from videopipe.bodylimit import BodyLimitMiddleware, install_daphne_cap  # noqa: E402
 from videopipe.broker import start_embedded_worker  # noqa: E402
 from videopipe.routing import websocket_urlpatterns  # noqa: E402
 
 start_embedded_worker()
 
+# Daphne (the web server, and an installed app) buffers a whole request body before the application sees any
+# of it and offers no hook to limit it, so the cap goes into its request class (videopipe/bodylimit.py).
+# Only Daphne's HTTP factory uses that class: under another ASGI server this is inert, and the middleware's
+# per-route limits still apply.
+install_daphne_cap()
+# Freed pictures leave the process at once, so the decode slots bound its memory (projects/imaging.py).
+return_large_allocations_to_os()
+
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodyLimitMiddleware(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -281,7 +281,17 @@ SESSION_COOKIE_HTTPONLY = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024, minimum=1024)
 
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
-UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 40_000_000, minimum=10_000)
+# Decodes hold up to 8 bytes a pixel each (the picture and its RGB conversion; WebP and progressive JPEG take
+# two slots), so together at most IMAGE_DECODE_CONCURRENCY x UPLOAD_MAX_PIXELS x 8 bytes: 160 MB here. Daphne
+# (140 MB at rest) peaked at 352 MB decoding six pictures at this limit with a 50 MB upload in hand; 12.5 MP
+# measured 392 MB, and 40 MP would need 640 MB for two decodes alone. 10 MP takes a 4K frame (8.3 MP), not a
+# 12 MP phone photo (4032 x 3024) or a 24 MP camera's (6000 x 4000).
+UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 10_000_000, minimum=10_000)
+IMAGE_DECODE_CONCURRENCY = env_int("IMAGE_DECODE_CONCURRENCY", 2, minimum=1)
+# Request bodies over their route's limit are refused with 413 before they are read (videopipe/bodylimit.py):
+# uploads up to their caps plus 64 KB, the webhook 1 MB, the anonymous pages (login, sign-up) this much,
+# everything else DATA_UPLOAD_MAX_MEMORY_SIZE.
+ANONYMOUS_BODY_MAX_BYTES = env_int("ANONYMOUS_BODY_MAX_BYTES", 64 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", schemes=("https", "http")).rstrip("/")

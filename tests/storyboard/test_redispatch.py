@@ -16,7 +16,7 @@ def test_a_waiting_segment_whose_message_was_lost_is_started_by_the_periodic_red
     project, shots, owner, settings
 ):
     services.review_settings_update(project=project, mode="parallel", batch_size=2, auto_approve=False)
-    first, second, third = services.segments_request(project=project, shots=shots, user=owner)
+    first, _second, third = services.segments_request(project=project, shots=shots, user=owner)
     # The first finished while Redis was restarting: the dispatch that would start the third never arrived.
     VideoSegment.objects.filter(pk=first.pk).update(status="completed")
     third.refresh_from_db()
