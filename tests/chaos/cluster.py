@@ -6,6 +6,7 @@ as a machine losing power would.
 """
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -14,12 +15,33 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 
 from tests.fakes.replicate import SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def database_url() -> str:
+    """The test database, for processes started outside this one."""
+    db = connection.settings_dict
+    return f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def browser(base_url: str, user: object | None = None, headers: dict[str, str] | None = None) -> httpx.Client:
+    """An HTTP client with a CSRF token as a browser has one, logged in as user if given."""
+    token = secrets.token_hex(16)  # 32 characters: Django accepts the unmasked secret in the header
+    cookies = {"csrftoken": token}
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        cookies["sessionid"] = client.cookies["sessionid"].value
+    return httpx.Client(
+        base_url=base_url, cookies=cookies, headers={"X-CSRFToken": token, **(headers or {})}, timeout=60
+    )
 
 
 def free_port() -> int:
@@ -135,11 +157,9 @@ class Cluster:
         return f"http://127.0.0.1:{self.web_port}"
 
     def env(self) -> dict[str, str]:
-        db = connection.settings_dict
         env = {
             **{k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "VIDEOPIPE_TEST_RUN"}},
-            "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-            f"/{db['NAME']}",
+            "DATABASE_URL": database_url(),
             "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "DRAMATIQ_NAMESPACE": "chaos",
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),

@@ -4,14 +4,12 @@ They run in the services CI run only (PostgreSQL and Redis); each prints its fig
 """
 
 import logging
-import secrets
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from django.test import Client
 
-from tests.chaos.cluster import Cluster
+from tests.chaos.cluster import Cluster, browser
 from tests.fakes.replicate import FakeReplicate
 
 # Thousands of requests: one log line each would bury the figures.
@@ -41,13 +39,5 @@ def cluster(tmp_path, fake) -> Iterator[Cluster]:
 
 
 def browser_for(cluster: Cluster, user: object) -> httpx.Client:
-    """An HTTP client logged in as user, with a CSRF token as a browser would have one."""
-    client = Client()
-    client.force_login(user)
-    token = secrets.token_hex(16)  # 32 characters: Django accepts the unmasked secret in the header
-    return httpx.Client(
-        base_url=cluster.web_url,
-        cookies={"sessionid": client.cookies["sessionid"].value, "csrftoken": token},
-        headers={"X-CSRFToken": token, "HX-Request": "true"},
-        timeout=30,
-    )
+    """A logged-in user's HTMX requests to the cluster's Daphne."""
+    return browser(cluster.web_url, user, {"HX-Request": "true"})

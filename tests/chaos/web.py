@@ -9,7 +9,6 @@ It serves `videopipe.asgi:application` on the test PostgreSQL database and Redis
 """
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -21,10 +20,8 @@ from pathlib import Path
 
 import httpx
 from django.conf import settings
-from django.db import connection
-from django.test import Client
 
-from tests.chaos.cluster import ROOT, free_port, group_pids, rss_mb, wait_for_port
+from tests.chaos.cluster import ROOT, browser, database_url, free_port, group_pids, rss_mb, wait_for_port
 
 
 @dataclass
@@ -44,25 +41,16 @@ class Web:
 
     def browser(self, user: object | None = None, headers: dict[str, str] | None = None) -> httpx.Client:
         """An httpx client for this server, with a CSRF token as a browser has one, logged in as user if given."""
-        token = secrets.token_hex(16)  # 32 characters: Django accepts the unmasked secret in the header
-        cookies = {"csrftoken": token}
-        if user is not None:
-            client = Client()
-            client.force_login(user)
-            cookies["sessionid"] = client.cookies["sessionid"].value
-        headers = {"X-CSRFToken": token, **(headers or {})}
-        return httpx.Client(base_url=self.url, cookies=cookies, headers=headers, timeout=60)
+        return browser(self.url, user, headers)
 
     def log_tail(self, chars: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
 
 
 def environment(env_overrides: dict[str, str] | None = None) -> dict[str, str]:
-    db = connection.settings_dict
     env = {
         **{k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "VIDEOPIPE_TEST_RUN"}},
-        "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-        f"/{db['NAME']}",
+        "DATABASE_URL": database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "DRAMATIQ_NAMESPACE": os.environ.get("DRAMATIQ_NAMESPACE", "videopipe"),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),

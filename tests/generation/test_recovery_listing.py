@@ -247,9 +247,7 @@ def test_a_failing_progress_mirror_does_not_lose_the_recorded_prediction(
     assert job.prediction_id == prediction and job.status == JobStatus.SUBMITTED
 
 
-def test_a_frozen_workers_late_prediction_is_canceled_when_the_job_already_has_one(
-    project, owner, small_pages, broker
-):
+def test_a_frozen_workers_late_prediction_is_canceled_when_the_job_already_has_one(project, owner, small_pages, broker):
     # Worker A is frozen after sending its create; past the lease worker B takes the job over and makes
     # its own prediction. When A wakes to its answer, the job keeps B's and A's is stopped, not billed.
     small_pages.switches.hold = True
