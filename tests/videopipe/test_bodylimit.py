@@ -9,6 +9,7 @@ The fake ASGI app and receive follow the ASGI HTTP spec (https://asgi.readthedoc
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from daphne import http_protocol
@@ -22,6 +23,12 @@ from videopipe import bodylimit
 from videopipe.bodylimit import MULTIPART_MARGIN, BodyCap, BodyLimitMiddleware, install_daphne_cap, limit_for
 
 # ASGI middleware -------------------------------------------------------------------------------------------
+
+
+def run(coroutine) -> object:
+    """asyncio.run on a thread of its own: a browser test earlier in the run leaves Playwright's loop in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 class App:
@@ -85,7 +92,7 @@ def call(path: str, chunks: list[bytes], *, declared: int | None = None, headers
     if declared is not None:
         scope_headers.append((b"content-length", str(declared).encode()))
     scope = {"type": "http", "method": "POST", "path": path, "root_path": "", "headers": scope_headers}
-    asyncio.run(BodyLimitMiddleware(app)(scope, client.receive, client.send))
+    run(BodyLimitMiddleware(app)(scope, client.receive, client.send))
     return app, client
 
 
@@ -121,7 +128,7 @@ def test_websockets_and_lifespan_are_not_touched():
     async def app(scope, receive, send):
         seen.append(scope["type"])
 
-    asyncio.run(BodyLimitMiddleware(app)({"type": "websocket", "path": "/ws/"}, None, None))
+    run(BodyLimitMiddleware(app)({"type": "websocket", "path": "/ws/"}, None, None))
     assert seen == ["websocket"]
 
 
