@@ -23,7 +23,7 @@ import httpx
 from django.conf import settings
 from PIL import Image
 
-from projects.imaging import PROVIDER_OUTPUT_MAX_PIXELS, decode_slot
+from projects.imaging import PROVIDER_OUTPUT_MAX_PIXELS, decode_memory
 
 MAX_IMAGE_PIXELS = PROVIDER_OUTPUT_MAX_PIXELS
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
@@ -154,9 +154,9 @@ def _check_image(path: Path) -> Media:
             if width * height > MAX_IMAGE_PIXELS:
                 raise IngestError(f"The image is {width}x{height}; more than {MAX_IMAGE_PIXELS} pixels is refused.")
             probe.verify()
-        # The full decode shares the process's decode slots with uploads (the embedded worker runs in the web
-        # process); it waits for them, as a job may.
-        with Image.open(path) as full, decode_slot(full):
+        # The full decode shares the process's decode budget with uploads (the embedded worker runs in the web
+        # process); it waits for room, as a job may, and one larger than the budget waits to run alone.
+        with Image.open(path) as full, decode_memory(full):
             full.load()
     except IngestError:
         raise

@@ -22,7 +22,7 @@ start_embedded_worker()
 # Only Daphne's HTTP factory uses that class: under another ASGI server this is inert, and the middleware's
 # per-route limits still apply.
 install_daphne_cap()
-# Freed pictures leave the process at once, so the decode slots bound its memory (projects/imaging.py).
+# Freed pictures leave the process at once, so the decode budget bounds its memory (projects/imaging.py).
 return_large_allocations_to_os()
 
 application = ProtocolTypeRouter(

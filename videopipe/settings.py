@@ -281,13 +281,14 @@ SESSION_COOKIE_HTTPONLY = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024, minimum=1024)
 
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
-# Decodes hold up to 8 bytes a pixel each (the picture and its RGB conversion; WebP and progressive JPEG take
-# two slots), so together at most IMAGE_DECODE_CONCURRENCY x UPLOAD_MAX_PIXELS x 8 bytes: 160 MB here. Daphne
-# (140 MB at rest) peaked at 352 MB decoding six pictures at this limit with a 50 MB upload in hand; 12.5 MP
-# measured 392 MB, and 40 MP would need 640 MB for two decodes alone. 10 MP takes a 4K frame (8.3 MP), not a
-# 12 MP phone photo (4032 x 3024) or a 24 MP camera's (6000 x 4000).
-UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 10_000_000, minimum=10_000)
-IMAGE_DECODE_CONCURRENCY = env_int("IMAGE_DECODE_CONCURRENCY", 2, minimum=1)
+# Every decode holds what its header says it needs out of IMAGE_DECODE_BUDGET_MB (projects/imaging.py: about
+# 4 bytes a pixel for a baseline JPEG, portraits stored sideways included, 8 for an RGBA PNG, 16 for WebP), so
+# all decodes in a process hold at most that; an upload needing more is refused, naming the largest size that
+# fits. Daphne (140 MB at rest) peaked at 349 MB decoding six pictures at the budget with ten 50 MB bodies in
+# hand. 25 MP takes a 12 MP phone photo (4032 x 3024, 53 MB) and a 24 MP camera's (6000 x 4000, 100 MB) as
+# JPEG; an RGBA PNG fits up to 19.4 MP, an RGBA WebP up to 9.6 MP.
+UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 25_000_000, minimum=10_000)
+IMAGE_DECODE_BUDGET_MB = env_int("IMAGE_DECODE_BUDGET_MB", 160, minimum=1)
 # Request bodies over their route's limit are refused with 413 before they are read (videopipe/bodylimit.py):
 # uploads up to their caps plus 64 KB, the webhook 1 MB, the anonymous pages (login, sign-up) this much,
 # everything else DATA_UPLOAD_MAX_MEMORY_SIZE.

@@ -1,7 +1,8 @@
 """Hostile bodies against a real Daphne: every one is refused and Daphne stays under 400 MB.
 
 Before the limits a 300 MB upload took Daphne from 221 MB to 3.8 GB, a 100 MB anonymous POST to the login
-page added 1.2 GB, and six 39.6-megapixel PNGs of 40 KB each, posted at once, took 1.58 GB.
+page added 1.2 GB, and six 39.6-megapixel PNGs of 40 KB each, posted at once, took 1.58 GB. The worst pictures
+still accepted are the largest that fit the decode budget (IMAGE_DECODE_BUDGET_MB), of each costly kind.
 """
 
 import io
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.urls import reverse
 from PIL import Image
 
-from projects.imaging import megapixels
+from projects.imaging import decode_bytes, fitting_size, megapixels
 from projects.models import ShotImage
 from tests.chaos.web import Web, daphne
 from tests.factories import build_tree
@@ -54,12 +55,25 @@ def declared(headers: dict[str, str], body: Callable[[], Iterator[bytes]]) -> di
 
 
 @cache
-def picture(fmt: str, mode: str, size: tuple[int, int]) -> bytes:
+def picture(fmt: str, mode: str, size: tuple[int, int], orientation: int = 1) -> bytes:
     """A tiny file of a huge picture: one colour compresses to almost nothing."""
     buffer = io.BytesIO()
     options = {"lossless": True, "method": 0} if fmt == "WEBP" else {}
-    Image.new(mode, size).save(buffer, format=fmt, **options)
+    exif = Image.Exif()
+    exif[0x0112] = orientation  # 6: stored sideways, as phones and cameras save portraits
+    Image.new(mode, size).save(buffer, format=fmt, exif=exif.tobytes(), **options)
     return buffer.getvalue()
+
+
+def largest(fmt: str, mode: str, budget: int, orientation: int = 1) -> bytes:
+    """The largest 4:3 picture of this kind within the pixel limit whose decode needs at most budget."""
+    with Image.open(io.BytesIO(picture(fmt, mode, (4000, 3000), orientation))) as sample:
+        width, height = fitting_size(sample, budget)
+    scale = min(1.0, (settings.UPLOAD_MAX_PIXELS / (width * height)) ** 0.5)
+    data = picture(fmt, mode, (int(width * scale), int(height * scale)), orientation)
+    with Image.open(io.BytesIO(data)) as probe:
+        assert 0.95 * budget < decode_bytes(probe) <= budget or scale < 1, (fmt, mode, decode_bytes(probe))
+    return data
 
 
 def at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
@@ -120,16 +134,21 @@ def test_hostile_bodies_are_refused_and_daphne_stays_under_400_mb(teammate, proj
         assert f"7680 x 5156 pixels; the limit is {megapixels(settings.UPLOAD_MAX_PIXELS)} megapixels" in refused
         assert ShotImage.objects.filter(shot=shot).count() == 1  # only the warm-up picture
 
-        # The worst still accepted, all at once: six pictures at the pixel limit with alpha, as PNG and as WebP
-        # (up to 16 bytes a pixel to decode), and ten anonymous 50 MB bodies to the music upload (its limit).
-        size = (4000, settings.UPLOAD_MAX_PIXELS // 4000)
-        largest = [
-            {"image": (f"big.{fmt.lower()}", picture(fmt, "RGBA", size), f"image/{fmt.lower()}")}
-            for fmt in ("PNG", "PNG", "PNG", "WEBP", "WEBP", "WEBP")
-        ]
-        pictures = [lambda files=files: editor.post(upload_url, files=files) for files in largest]
+        # The worst still accepted, all at once: six pictures just under the decode budget (two sideways JPEG
+        # portraits at half of it each, so they decode together, then two RGBA PNGs and two RGBA WebPs at all
+        # of it), and ten anonymous 50 MB bodies to the music upload (its limit).
+        budget = settings.IMAGE_DECODE_BUDGET_MB * 1_000_000
+        worst = [largest("JPEG", "RGB", budget // 2, orientation=6)] * 2
+        worst += [largest("PNG", "RGBA", budget)] * 2 + [largest("WEBP", "RGBA", budget)] * 2
+        sizes, uploads = [], []
+        for data in worst:
+            with Image.open(io.BytesIO(data)) as probe:
+                kind = probe.format.lower()
+                sizes.append(f"{megapixels(probe.width * probe.height)} MP {probe.format}")
+            uploads.append({"image": (f"worst.{kind}", data, f"image/{kind}")})
+        pictures = [lambda files=files: editor.post(upload_url, files=files) for files in uploads]
         bodies = [lambda: post(stranger, music_url, "track", 50 * MB)] * 10
-        name = f"six {size[0] * size[1] / 1e6:.1f} MP pictures + ten 50 MB bodies"
+        name = f"six pictures at the budget ({', '.join(dict.fromkeys(sizes))}) + ten 50 MB bodies"
         statuses = attack(name, pictures + bodies)
         assert statuses[:6] == [200] * 6, statuses
         # The bodies reach the login redirect, or, past the budget of bodies in hand, a 503 to retry.
@@ -138,7 +157,7 @@ def test_hostile_bodies_are_refused_and_daphne_stays_under_400_mb(teammate, proj
         peak = web.peak_rss_mb()
 
     print(f"\nDaphne peak RSS (VmHWM), limit {LIMIT_MB} MB; baseline after warm-up {baseline:.0f} MB")
-    print(f"{'attack':42} {'status':>11} {'seconds':>8} {'peak MB':>8}")
+    print(f"{'attack':90} {'status':>11} {'seconds':>8} {'peak MB':>8}")
     for name, status, seconds, after in rows:
-        print(f"{name:42} {status:>11} {seconds:8.1f} {after:8.0f}")
+        print(f"{name:90} {status:>11} {seconds:8.1f} {after:8.0f}")
     assert peak < LIMIT_MB, f"Daphne reached {peak:.0f} MB"
