@@ -1,6 +1,8 @@
 """Chaos tests: real Daphne, real `rundramatiq` workers, a Redis of their own, PostgreSQL, the fake Replicate.
 
 They run in the services CI run only (PostgreSQL and Redis); each prints its figures (`pytest -s` shows them).
+Each module marks itself `services` and transactional: pytest-django orders transactional tests last by
+their marks at collection, and a transactional test run early would flush the data the others rely on.
 """
 
 import logging
@@ -14,13 +16,6 @@ from tests.fakes.replicate import FakeReplicate
 
 # Thousands of requests: one log line each would bury the figures.
 logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/chaos/" in str(item.fspath):
-            item.add_marker(pytest.mark.services)
-            item.add_marker(pytest.mark.django_db(transaction=True))
 
 
 @pytest.fixture

@@ -21,6 +21,8 @@ from tests.chaos.conftest import browser_for
 from tests.fakes.replicate import FakeReplicate
 
 BOUND_SECONDS = 60  # the chaos env's timings are production's (75 s lease, 20 s sweep, 45 s quiet) shrunk ~12x
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
 figures: list[tuple[str, str, str]] = []
 
 

@@ -5,11 +5,14 @@ import statistics
 import threading
 import time
 
+import pytest
 from django.db import connection
 
 from projects import services
 from projects.models import Role
 from tests.chaos.conftest import browser_for
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 USERS = 50
 SECONDS = float(os.environ.get("CHAOS_LOAD_SECONDS", "30"))
