@@ -372,7 +372,11 @@ def _record_submission(job: Job, prediction_id: str) -> None:
         )
     try:
         with transaction.atomic():
-            _mirror_progress(job)
+            # Under the job's lock: a cancel that came in since the id was committed has already told the
+            # target it failed, and "processing" must not overwrite that.
+            current = Job.objects.select_for_update().get(pk=job.pk)
+            if not current.is_terminal:
+                _mirror_progress(current)
     except Exception:
         # Only the target's display lags; the job itself goes on, and its next transition mirrors again.
         logger.exception("Job %s: mirroring the submission onto its target failed", job.pk)

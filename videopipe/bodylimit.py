@@ -14,9 +14,11 @@ once it is in memory.
 
 import json
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from html import escape
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -33,6 +35,13 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # Boundaries, part headers, the CSRF token and a form's other fields around an uploaded file.
 MULTIPART_MARGIN = 64 * 1024
 TOO_LARGE = "Request too large"
+
+
+def serving_with_daphne() -> bool:
+    """True in a process started as `daphne …` or `python -m daphne …` (not in tests, shells or workers)."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    return Path(sys.argv[0]).name == "daphne" or (spec is not None and spec.name.split(".")[0] == "daphne")
 
 
 def route_limits() -> dict[str, int]:

@@ -223,7 +223,8 @@ class Cluster:
             str(self.web_port),
             "videopipe.asgi:application",
         ]
-        proc = self._proc("web", argv)
+        # Its PostgreSQL sessions carry this name, so a test can count the web process's connections alone.
+        proc = self._proc("web", argv, env={**self.env(), "PGAPPNAME": "chaos-web"})
         wait_for_port(self.web_port)
         return proc
 

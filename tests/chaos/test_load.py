@@ -20,7 +20,7 @@ SECONDS = float(os.environ.get("CHAOS_LOAD_SECONDS", "30"))
 
 def connections_now() -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'chaos-web'")
         return cursor.fetchone()[0]
 
 
@@ -68,7 +68,7 @@ def test_fifty_users_for_thirty_seconds_get_no_errors_and_the_pool_holds(cluster
 
     latencies.sort()
     print(
-        f"\n| users | seconds | requests | errors | req/s | median | p95 | max | PostgreSQL connections (peak) | "
+        f"\n| users | seconds | requests | errors | req/s | median | p95 | max | web's PostgreSQL connections (peak) | "
         f"web peak RSS |\n|---|---|---|---|---|---|---|---|---|---|\n"
         f"| {USERS} | {SECONDS:.0f} | {len(latencies)} | {len(errors)} | {len(latencies) / SECONDS:.1f} | "
         f"{statistics.median(latencies) * 1000:.0f} ms | {latencies[int(len(latencies) * 0.95)] * 1000:.0f} ms | "
@@ -76,5 +76,5 @@ def test_fifty_users_for_thirty_seconds_get_no_errors_and_the_pool_holds(cluster
     )
     assert not errors, f"{len(errors)} errors, first: {errors[:5]}"
     assert len(latencies) >= USERS, "every user got answers"
-    # One web process with a pool of 10, plus this test's own connection and the pool's spare.
-    assert max(peak_connections) <= 10 + 3
+    # The web process never holds more than its pool's bound, however many users wait.
+    assert 1 <= max(peak_connections) <= 10
